@@ -1,0 +1,257 @@
+/**
+ * Validation of the constructor's name and options, and resolution of the
+ * two file paths. Everything here throws at construction, before any file is
+ * touched, with the option's name in the message.
+ *
+ * @module
+ */
+
+import type { PathFunctions } from "../ffi/platform.ts";
+
+/** Largest shared region: 1 GiB. */
+export const MAX_LENGTH = 2 ** 30;
+
+/** A hook: runs with the shared memory right after acquire or right before release. */
+export type Hook<L = unknown> = (
+  memory: Uint8Array,
+  lock: L,
+) => void | Promise<void>;
+
+/** The options every acquire accepts. */
+export interface AcquireOptions {
+  /** Milliseconds to wait: -1 or `Infinity` waits forever, 0 tries once. Default: the lock's `timeout`. */
+  timeout?: number;
+  /** Aborting it rejects the wait with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** The inputs that decide where the files are and how they are made. */
+export interface ResolvedPaths {
+  /** The data file. */
+  readonly path: string;
+  /** The lock file: `path + ".lock"`. */
+  readonly lockPath: string;
+  /** The directory given (or the default one); files may sit in a subdirectory of it. */
+  readonly dir: string;
+  /** Whether `dir` is the default directory, created and checked by memshare. */
+  readonly defaultDir: boolean;
+}
+
+const OPTION_NAMES = new Set([
+  "length",
+  "tagName",
+  "dir",
+  "timeout",
+  "mode",
+  "onAcquire",
+  "onRelease",
+]);
+const PYTHON_NAMES: Record<string, string> = {
+  tag_name: "tagName",
+  filename: "the first argument (name)",
+  prefix: "dir",
+};
+
+/** Throws if `options` is not an object or has a key we do not know. */
+export function checkOptionKeys(options: unknown): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      "MemoryShareLock options must be an object, e.g. { length: 10 }",
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.has(key)) {
+      const hint = PYTHON_NAMES[key];
+      throw new TypeError(
+        `MemoryShareLock: unknown option "${key}"${
+          hint ? ` (did you mean ${hint}?)` : ""
+        }; known options: ${[...OPTION_NAMES].join(", ")}`,
+      );
+    }
+  }
+}
+
+/** `length`: an integer from 1 to 2**30. */
+export function checkLength(length: unknown): number {
+  if (typeof length !== "number") {
+    throw new TypeError(
+      `MemoryShareLock option "length" must be a number of bytes (1 .. 2**30), got ${
+        describe(length)
+      }`,
+    );
+  }
+  if (!Number.isInteger(length) || length < 1 || length > MAX_LENGTH) {
+    throw new RangeError(
+      `MemoryShareLock option "length" must be an integer from 1 to ${MAX_LENGTH}, got ${length}`,
+    );
+  }
+  return length;
+}
+
+/** `timeout` (option or acquire argument): ms ≥ 0, or -1 / Infinity for forever. Returns ms or `Infinity`. */
+export function checkTimeout(timeout: unknown, where = "timeout"): number {
+  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
+    throw new TypeError(
+      `${where} must be a number of milliseconds (-1 or Infinity = wait forever, 0 = one try), got ${
+        describe(timeout)
+      }`,
+    );
+  }
+  if (timeout === -1 || timeout === Infinity) return Infinity;
+  if (timeout < 0) {
+    throw new RangeError(
+      `${where} must be >= 0, or -1 / Infinity to wait forever, got ${timeout}`,
+    );
+  }
+  return timeout;
+}
+
+/** `mode`: permission bits that include owner read and write. */
+export function checkMode(mode: unknown): number {
+  if (typeof mode !== "number" || !Number.isInteger(mode)) {
+    throw new TypeError(
+      `MemoryShareLock option "mode" must be an integer like 0o600, got ${
+        describe(mode)
+      }`,
+    );
+  }
+  if (mode < 0 || mode > 0o777 || (mode & 0o600) !== 0o600) {
+    throw new RangeError(
+      `MemoryShareLock option "mode" must be permission bits from 0o600 to 0o777 that include owner read and write (0o600), got 0o${
+        mode.toString(8)
+      }`,
+    );
+  }
+  return mode;
+}
+
+/** `tagName`: any string. */
+export function checkTagName(tagName: unknown): string {
+  if (typeof tagName !== "string") {
+    throw new TypeError(
+      `MemoryShareLock option "tagName" must be a string, got ${
+        describe(tagName)
+      }`,
+    );
+  }
+  return tagName;
+}
+
+/** A hook option: a function or undefined. */
+export function checkHook(
+  hook: unknown,
+  option: string,
+): Hook | undefined {
+  if (hook === undefined) return undefined;
+  if (typeof hook !== "function") {
+    throw new TypeError(
+      `MemoryShareLock option "${option}" must be a function (memory, lock) => void, got ${
+        describe(hook)
+      }`,
+    );
+  }
+  return hook as Hook;
+}
+
+/** An acquire's `signal`: an AbortSignal or undefined. */
+export function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (
+    signal === null || typeof signal !== "object" ||
+    typeof (signal as AbortSignal).addEventListener !== "function" ||
+    typeof (signal as AbortSignal).aborted !== "boolean"
+  ) {
+    throw new TypeError(
+      `acquire option "signal" must be an AbortSignal, got ${describe(signal)}`,
+    );
+  }
+  return signal as AbortSignal;
+}
+
+/**
+ * Resolves the data and lock paths from `name` and `dir`. An absolute name
+ * is used as given; a relative one must stay inside `dir` (no `..`).
+ */
+export function resolvePaths(
+  name: unknown,
+  dir: unknown,
+  path: PathFunctions,
+  cwd: () => string,
+  defaultDirectory: () => string,
+): ResolvedPaths {
+  if (typeof name !== "string") {
+    throw new TypeError(
+      `MemoryShareLock name must be a string, got ${describe(name)}`,
+    );
+  }
+  checkPathText(name, "name");
+  if (dir !== undefined) {
+    if (typeof dir !== "string") {
+      throw new TypeError(
+        `MemoryShareLock option "dir" must be a string, got ${describe(dir)}`,
+      );
+    }
+    checkPathText(dir, `option "dir"`);
+  }
+  const base = dir === undefined
+    ? defaultDirectory()
+    : path.isAbsolute(dir)
+    ? path.resolve(dir)
+    : path.resolve(cwd(), dir);
+  if (path.isAbsolute(name)) {
+    const file = path.resolve(name);
+    checkFileName(name, file, path);
+    return {
+      path: file,
+      lockPath: file + ".lock",
+      dir: path.dirname(file),
+      defaultDir: false,
+    };
+  }
+  const segments = name.split(/[\\/]/);
+  if (segments.includes("..")) {
+    throw new RangeError(
+      `MemoryShareLock name "${name}" must stay inside dir: a relative name may not contain ".." (use an absolute path to point elsewhere)`,
+    );
+  }
+  const file = path.join(base, name);
+  checkFileName(name, file, path);
+  return {
+    path: file,
+    lockPath: file + ".lock",
+    dir: base,
+    defaultDir: dir === undefined,
+  };
+}
+
+function checkPathText(text: string, what: string): void {
+  if (text.length === 0) {
+    throw new RangeError(`MemoryShareLock ${what} must not be empty`);
+  }
+  if (text.includes("\0")) {
+    throw new RangeError(
+      `MemoryShareLock ${what} must not contain a NUL character: ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+}
+
+function checkFileName(name: string, file: string, path: PathFunctions): void {
+  const last = name.split(/[\\/]/).at(-1);
+  if (last === "" || last === "." || path.basename(file) === "") {
+    throw new RangeError(
+      `MemoryShareLock name "${name}" must name a file, not a directory`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object") {
+    return Array.isArray(value) ? "an array" : "an object";
+  }
+  return `${typeof value} ${String(value)}`;
+}

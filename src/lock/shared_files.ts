@@ -1,0 +1,303 @@
+/**
+ * The two files behind a lock — `NAME.lock` (locked, never written) and
+ * `NAME` (header + shared region, mapped) — opened, checked, created,
+ * extended and mapped over the platform interface.
+ *
+ * Nothing here is ever truncated or shrunk, and nothing follows a symlink.
+ * The data file is created, extended and first mapped only while the caller
+ * holds the OS lock, so two processes with different lengths cannot race.
+ *
+ * @module
+ */
+
+import {
+  type Handle,
+  type Mapping,
+  OsError,
+  type Platform,
+} from "../ffi/platform.ts";
+import type { FileId, FileStatus } from "../ffi/platform.ts";
+import { LockFileError } from "./errors.ts";
+import { Header, HEADER_SIZE } from "./header.ts";
+import type { ResolvedPaths } from "./options.ts";
+
+/** The open files and mapping of one lock, in one realm. */
+export class SharedFiles {
+  /** The lock file handle, or -1 while not open. */
+  lockHandle: Handle = -1;
+  /** Identity of the file `lockHandle` refers to. */
+  lockId: FileId = [0, 0, 0, 0];
+  /** The live header in the mapping, once mapped. */
+  header: Header | null = null;
+  /** The mapping of header + region, once mapped. */
+  mapping: Mapping | null = null;
+  #dataHandle: Handle = -1;
+  #directoryChecked = false;
+  readonly #platform: Platform;
+  readonly #paths: ResolvedPaths;
+  readonly #length: number;
+  readonly #mode: number;
+  readonly #tagName: string;
+
+  /** Describes the files; opens nothing. */
+  constructor(
+    platform: Platform,
+    paths: ResolvedPaths,
+    length: number,
+    mode: number,
+    tagName: string,
+  ) {
+    this.#platform = platform;
+    this.#paths = paths;
+    this.#length = length;
+    this.#mode = mode;
+    this.#tagName = tagName;
+  }
+
+  /**
+   * Opens the lock file, creating it (and the default directory) when
+   * `create`; returns false if it does not exist and `create` is false.
+   */
+  openLock(create: boolean): boolean {
+    if (this.lockHandle >= 0) return true;
+    const path = this.#paths.lockPath;
+    if (create) this.#prepareDirectory();
+    const handle = this.#open(path, create);
+    if (handle === null) return false;
+    try {
+      this.lockId = this.#checkRegular(path, handle).id;
+    } catch (error) {
+      this.#platform.close(handle);
+      throw error;
+    }
+    this.lockHandle = handle;
+    return true;
+  }
+
+  /** Closes and reopens the lock file: its path now names another file. */
+  reopenLock(): void {
+    this.#platform.close(this.lockHandle);
+    this.lockHandle = -1;
+    this.openLock(true);
+  }
+
+  /** Whether the lock file at the path is still the one `lockHandle` refers to. */
+  lockPathIsOurs(): boolean {
+    const onDisk = this.#stat(this.#paths.lockPath);
+    if (onDisk === null) return false;
+    const id = this.lockId;
+    return onDisk.id.every((word, i) => word === id[i]);
+  }
+
+  /**
+   * Opens (creating if needed), extends and maps the data file. Call only
+   * while holding the OS lock. Refuses, without changing a byte, a file that
+   * is not a memshare data file.
+   */
+  mapData(): Header {
+    if (this.header !== null) return this.header;
+    const path = this.#paths.path;
+    const need = HEADER_SIZE + this.#length;
+    if (this.#dataHandle < 0) this.#dataHandle = this.#open(path, true)!;
+    const handle = this.#dataHandle;
+    let mapping: Mapping | null = null;
+    try {
+      const status = this.#checkRegular(path, handle);
+      if (status.links > 1) {
+        throw new LockFileError(
+          path,
+          "EHARDLINK",
+          `has ${status.links} hard links; memshare refuses a data file that may be another file elsewhere`,
+        );
+      }
+      if (status.size > 0) this.#readHeader(path, handle);
+      if (status.size < need) {
+        this.#call(
+          path,
+          `extending it to ${need} bytes`,
+          () => this.#platform.extend(handle, need),
+        );
+      }
+      mapping = this.#call(
+        path,
+        "mapping it",
+        () => this.#platform.map(handle, need),
+      );
+      const header = new Header(mapping.buffer(0, HEADER_SIZE));
+      const check = header.check();
+      if (!check.ok) throw new LockFileError(path, "EHEADER", check.problem);
+      if (check.fresh) header.initialize(this.#length);
+      if (header.length < this.#length) header.length = this.#length;
+      if (header.tag !== this.#tagName) header.tag = this.#tagName;
+      this.mapping = mapping;
+      this.header = header;
+      return header;
+    } catch (error) {
+      if (mapping !== null) this.#platform.unmap(mapping);
+      throw error;
+    }
+  }
+
+  /**
+   * The header: the live one once mapped, else a copy read from the file
+   * (`null` when the data file does not exist yet).
+   */
+  readHeader(): Header | null {
+    if (this.header !== null) return this.header;
+    const path = this.#paths.path;
+    if (this.#dataHandle < 0) {
+      const handle = this.#open(path, false);
+      if (handle === null) return null;
+      try {
+        this.#checkRegular(path, handle);
+      } catch (error) {
+        this.#platform.close(handle);
+        throw error;
+      }
+      this.#dataHandle = handle;
+    }
+    return this.#readHeader(path, this.#dataHandle);
+  }
+
+  /** Unmaps and closes everything. No view of the mapping may be alive. */
+  close(): void {
+    const p = this.#platform;
+    if (this.mapping !== null) {
+      // Detach the header views first: touching them after munmap would crash.
+      (this.header!.words.buffer as ArrayBuffer).transfer(0);
+      this.header = null;
+      p.unmap(this.mapping);
+      this.mapping = null;
+    }
+    if (this.#dataHandle >= 0) p.close(this.#dataHandle);
+    if (this.lockHandle >= 0) p.close(this.lockHandle);
+    this.#dataHandle = this.lockHandle = -1;
+  }
+
+  #readHeader(path: string, handle: Handle): Header {
+    const copy = new Uint8Array(HEADER_SIZE);
+    this.#call(
+      path,
+      "reading its header",
+      () => this.#platform.readAt(handle, copy, 0),
+    );
+    const header = new Header(copy.buffer);
+    const check = header.check();
+    if (!check.ok) throw new LockFileError(path, "EHEADER", check.problem);
+    return header;
+  }
+
+  /** Creates the default directory 0700, and refuses one another user could tamper with. */
+  #prepareDirectory(): void {
+    if (this.#directoryChecked || !this.#paths.defaultDir) return;
+    const p = this.#platform;
+    const dir = this.#paths.dir;
+    this.#call(
+      dir,
+      "creating the default directory",
+      () => p.makeDirectory(dir, 0o700),
+    );
+    const status = this.#stat(dir);
+    const uid = p.uid();
+    if (status === null || status.kind !== "directory") {
+      throw new LockFileError(
+        dir,
+        "ENOTDIR",
+        `the default lock directory is ${
+          status === null ? "missing" : `a ${status.kind}`
+        }, not a directory`,
+      );
+    }
+    if (uid >= 0 && status.uid !== uid) {
+      throw new LockFileError(
+        dir,
+        "EFOREIGN",
+        `the default lock directory belongs to uid ${status.uid}, not to this user (uid ${uid}); refusing to use it (pass the "dir" option to use another)`,
+      );
+    }
+    if (uid >= 0 && (status.mode & 0o022) !== 0) {
+      throw new LockFileError(
+        dir,
+        "EPERM",
+        `the default lock directory is group- or world-writable (mode 0o${
+          status.mode.toString(8)
+        }); refusing to use it (chmod 700 it, or pass the "dir" option)`,
+      );
+    }
+    this.#directoryChecked = true;
+  }
+
+  #open(path: string, create: boolean): Handle | null {
+    try {
+      return this.#platform.openFile(path, create, this.#mode);
+    } catch (error) {
+      if (!create && error instanceof OsError && error.code === "ENOENT") {
+        return null;
+      }
+      throw this.#explain(
+        path,
+        error,
+        create ? "opening or creating it" : "opening it",
+      );
+    }
+  }
+
+  #checkRegular(path: string, handle: Handle): FileStatus {
+    const status = this.#call(
+      path,
+      "reading its status",
+      () => this.#platform.statHandle(handle),
+    );
+    if (status.kind !== "file") {
+      throw new LockFileError(
+        path,
+        "ENOTREG",
+        `is a ${
+          status.kind === "other" ? "FIFO, socket or device" : status.kind
+        }, not a regular file`,
+      );
+    }
+    return status;
+  }
+
+  #stat(path: string): FileStatus | null {
+    return this.#call(
+      path,
+      "reading its status",
+      () => this.#platform.statPath(path),
+    );
+  }
+
+  #call<T>(path: string, doing: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw this.#explain(path, error, doing);
+    }
+  }
+
+  #explain(path: string, error: unknown, doing: string): unknown {
+    if (!(error instanceof OsError)) return error;
+    const reason = REASONS[error.code] ?? error.message;
+    return new LockFileError(
+      path,
+      error.code,
+      `${reason} (${doing}: ${error.message})`,
+      error,
+    );
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ELOOP:
+    "is a symbolic link; memshare never follows a symlink at a lock or data path",
+  EISDIR: "is a directory, not a file",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOENT: "its directory does not exist",
+  ENOTDIR: "a parent of it is not a directory",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "the filesystem is read-only",
+  ENXIO: "is a FIFO, socket or device, not a regular file",
+};

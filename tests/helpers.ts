@@ -1,0 +1,167 @@
+/**
+ * Test helpers shared by the test files (not a test file itself): which
+ * runtime runs us, where the runtimes are, temporary directories, and
+ * child processes of either runtime.
+ *
+ * @module
+ */
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
+
+/** The runtime running this test: "deno" or "bun". */
+export const RUNTIME: "deno" | "bun" =
+  (globalThis as { Deno?: unknown }).Deno !== undefined ? "deno" : "bun";
+
+/** Path of a runtime's binary installed by `npm ci`. */
+export function runtimeBinary(runtime: "deno" | "bun"): string {
+  return join(ROOT, "node_modules", ".bin", runtime);
+}
+
+/** Path of a fixture script. */
+export function fixture(name: string): string {
+  return join(ROOT, "tests", "fixtures", name);
+}
+
+/** A fresh temporary directory (mode 0700), removed by the returned function. */
+export function tempDir(): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), "memshare-test-"));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * Command line that runs `script` under `runtime`. Deno gets only
+ * `--allow-ffi` (plus `extraDenoFlags`): the library must need nothing else.
+ */
+export function runtimeCommand(
+  runtime: "deno" | "bun",
+  script: string,
+  args: string[] = [],
+  extraDenoFlags: string[] = [],
+): [string, string[]] {
+  return runtime === "deno"
+    ? [runtimeBinary("deno"), [
+      "run",
+      "--quiet",
+      "--no-check",
+      "--no-prompt",
+      "--allow-ffi",
+      ...extraDenoFlags,
+      script,
+      ...args,
+    ]]
+    : [runtimeBinary("bun"), [script, ...args]];
+}
+
+/** A running child process with its output collected. */
+export interface Child {
+  /** The process. */
+  readonly process: ChildProcess;
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Resolves when stdout contains `text` (rejects if the child exits first or after `ms`). */
+  waitFor(text: string, ms?: number): Promise<void>;
+  /** Resolves with the exit code (or the signal name) when the child exits. */
+  exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+/** Starts `command args` with `env` added to the environment. */
+export function start(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Child {
+  const child = spawn(command, args, {
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  const listeners = new Set<() => void>();
+  child.stdout!.on("data", (d) => {
+    out += d;
+    for (const l of listeners) l();
+  });
+  child.stderr!.on("data", (d) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: string | null }>(
+    (resolve) =>
+      child.on("close", (code, signal) => {
+        for (const l of listeners) l();
+        resolve({ code, signal });
+      }),
+  );
+  let done = false;
+  exited.then(() => (done = true));
+  return {
+    process: child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(text, ms = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(
+            new Error(
+              `timed out waiting for "${text}"; stdout: ${out}; stderr: ${err}`,
+            ),
+          );
+        }, ms);
+        const check = () => {
+          if (out.includes(text)) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            resolve();
+          } else if (done) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            reject(
+              new Error(
+                `exited before "${text}"; stdout: ${out}; stderr: ${err}`,
+              ),
+            );
+          }
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Starts a fixture under `runtime` (Deno with `--allow-ffi` only). */
+export function startFixture(
+  runtime: "deno" | "bun",
+  name: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Child {
+  const [command, argv] = runtimeCommand(runtime, fixture(name), args);
+  return start(command, argv, env);
+}
+
+/** Runs a command to completion; resolves with its exit code and output. */
+export async function run(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<
+  { code: number | null; signal: string | null; stdout: string; stderr: string }
+> {
+  const child = start(command, args, env);
+  const { code, signal } = await child.exited;
+  return { code, signal, stdout: child.stdout(), stderr: child.stderr() };
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

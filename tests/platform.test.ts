@@ -1,0 +1,139 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { currentPlatform } from "../src/ffi/current.ts";
+import {
+  LINUX_AARCH64,
+  LINUX_X86_64,
+  posixConstants,
+} from "../src/ffi/posix_constants.ts";
+import { OsError } from "../src/ffi/platform.ts";
+import { tempDir } from "./helpers.ts";
+
+const platform = currentPlatform();
+const processArch =
+  (globalThis as { Deno?: { build: { arch: string } } }).Deno?.build.arch ??
+    ({ x64: "x86_64", arm64: "aarch64" } as Record<string, string>)[
+      process.arch
+    ];
+
+test("the constant table is the one for this exact OS and architecture", () => {
+  assert.equal(platform.table, `${platform.os}-${processArch}`);
+  if (platform.os === "linux") {
+    const expected = processArch === "aarch64" ? LINUX_AARCH64 : LINUX_X86_64;
+    assert.equal(posixConstants("linux", platform.arch), expected);
+    // On aarch64 the x86_64 O_NOFOLLOW bit means O_LARGEFILE: the tables must differ.
+    assert.notEqual(LINUX_AARCH64.O_NOFOLLOW, LINUX_X86_64.O_NOFOLLOW);
+  }
+});
+
+test("statPath and statHandle agree on identity, kind, size and links", () => {
+  const dir = tempDir();
+  try {
+    const path = join(dir.path, "file");
+    writeFileSync(path, "hello");
+    const byPath = platform.statPath(path)!;
+    const handle = platform.openFile(path, false, 0o600);
+    try {
+      const byHandle = platform.statHandle(handle);
+      assert.deepEqual(byHandle, byPath);
+      assert.equal(byPath.kind, "file");
+      assert.equal(byPath.size, 5);
+      assert.equal(byPath.links, 1);
+    } finally {
+      platform.close(handle);
+    }
+    assert.equal(platform.statPath(join(dir.path, "missing")), null);
+    assert.equal(platform.statPath(dir.path)!.kind, "directory");
+  } finally {
+    dir.remove();
+  }
+});
+
+test("openFile creates with exactly the mode asked, despite the umask", () => {
+  const dir = tempDir();
+  try {
+    for (const mode of [0o600, 0o640, 0o666]) {
+      const path = join(dir.path, `m${mode.toString(8)}`);
+      const handle = platform.openFile(path, true, mode);
+      platform.close(handle);
+      assert.equal(platform.statPath(path)!.mode, mode);
+    }
+    // No temporary file is left behind by the create-then-link dance.
+    assert.equal(platform.statPath(join(dir.path, ".m600.XXXXXX")), null);
+  } finally {
+    dir.remove();
+  }
+});
+
+test("openFile refuses a symlink with ELOOP and never touches its target", () => {
+  const dir = tempDir();
+  try {
+    const target = join(dir.path, "target");
+    writeFileSync(target, "keep");
+    const link = join(dir.path, "link");
+    symlinkSync(target, link);
+    assert.throws(
+      () => platform.openFile(link, true, 0o600),
+      (e: unknown) =>
+        e instanceof OsError && e.code === "ELOOP" && e.path === link,
+    );
+    assert.equal(platform.statPath(target)!.size, 4);
+  } finally {
+    dir.remove();
+  }
+});
+
+test("tryLock excludes a second open file description; unlock lets it in", () => {
+  const dir = tempDir();
+  try {
+    const path = join(dir.path, "x.lock");
+    const a = platform.openFile(path, true, 0o600);
+    const b = platform.openFile(path, false, 0o600);
+    try {
+      assert.equal(platform.tryLock(a), true);
+      assert.equal(platform.tryLock(b), false);
+      assert.equal(platform.tryLock(b, true), false);
+      platform.unlock(a);
+      assert.equal(platform.tryLock(b), true);
+      platform.unlock(b);
+    } finally {
+      platform.close(a);
+      platform.close(b);
+    }
+  } finally {
+    dir.remove();
+  }
+});
+
+test("map, write, flush and read back through the file", () => {
+  const dir = tempDir();
+  try {
+    const path = join(dir.path, "data");
+    const handle = platform.openFile(path, true, 0o600);
+    try {
+      platform.extend(handle, 4096);
+      assert.equal(platform.statHandle(handle).size, 4096);
+      const mapping = platform.map(handle, 4096);
+      const view = new Uint8Array(mapping.buffer(100, 4));
+      view.set([1, 2, 3, 4]);
+      platform.flush(mapping);
+      (view.buffer as ArrayBuffer).transfer(0);
+      platform.unmap(mapping);
+      const back = new Uint8Array(4);
+      assert.equal(platform.readAt(handle, back, 100), 4);
+      assert.deepEqual([...back], [1, 2, 3, 4]);
+    } finally {
+      platform.close(handle);
+    }
+  } finally {
+    dir.remove();
+  }
+});
+
+test("processAlive knows this process and not a dead pid", () => {
+  assert.equal(platform.processAlive(platform.pid()), true);
+  assert.equal(platform.processAlive(2 ** 22 + 12345), false);
+  assert.equal(platform.pid(), process.pid);
+});
