@@ -34,14 +34,19 @@ const RECOVERED: Claimed = Object.freeze({ recovered: true });
 
 /**
  * Claims `header` for `pid`, with the OS lock held on `files.lockHandle`.
- * On BUSY or STALE the header is left as found and the caller unlocks.
+ * With `verify`, first checks that the lock file at the path is still the
+ * one locked (a client that does not use the header, such as flock(1), may
+ * hold a new file there). On BUSY or STALE the header is left as found and
+ * the caller unlocks.
  */
 export function claimHeader(
   header: Header,
   files: SharedFiles,
   pid: number,
   platform: Platform,
+  verify: boolean,
 ): ClaimResult {
+  if (verify && !files.lockPathIsOurs()) return STALE;
   const previous = header.swapHolder(0, pid);
   if (previous === 0) {
     if (header.lockIdIs(files.lockId)) return FRESH;

@@ -81,6 +81,14 @@ export interface LockInfo {
 const registry = new Registry<MemoryShareLock>(false);
 
 /**
+ * How often an uncontended acquire checks that the lock file at the path is
+ * still the one it has open (a waited-for acquire always checks). A lock
+ * file deleted and recreated by another client — a tmp cleaner, then Python's
+ * filelock — is noticed within this long at no cost on the hot path.
+ */
+const VERIFY_INTERVAL_MS = 100;
+
+/**
  * A named lock shared by processes, with a small shared memory region handed
  * from holder to holder.
  *
@@ -127,6 +135,7 @@ export class MemoryShareLock implements AsyncDisposable {
   #pollAttempt = 0;
   #closing: Promise<void> | null = null;
   #closed = false;
+  #claimedAt = 0;
   #idle: (() => void)[] = [];
 
   // Fields marked `!` are set below the early return of an existing instance.
@@ -204,7 +213,7 @@ export class MemoryShareLock implements AsyncDisposable {
     signal?.throwIfAborted();
     this.#assertOpen();
     if (this.#guard === null && this.#queue.length === 0) {
-      const claimed = this.#tryClaim();
+      const claimed = this.#tryClaim(false);
       if (claimed !== null) return await this.#enter(claimed);
     }
     if (timeout === 0) throw this.#timeoutError(0);
@@ -234,7 +243,7 @@ export class MemoryShareLock implements AsyncDisposable {
     }
     const start = performance.now();
     for (let attempt = 0;; attempt++) {
-      const claimed = this.#tryClaim();
+      const claimed = this.#tryClaim(attempt > 0);
       if (claimed !== null) return this.#enterSync(claimed);
       const left = timeout - (performance.now() - start);
       if (left <= 0) throw this.#timeoutError(timeout);
@@ -249,7 +258,7 @@ export class MemoryShareLock implements AsyncDisposable {
   tryAcquire(): LockGuard | null {
     this.#assertOpen();
     if (this.#guard !== null || this.#queue.length > 0) return null;
-    const claimed = this.#tryClaim();
+    const claimed = this.#tryClaim(false);
     return claimed === null ? null : this.#enterSync(claimed);
   }
 
@@ -371,21 +380,35 @@ export class MemoryShareLock implements AsyncDisposable {
       : checkTimeout(options.timeout, `acquire option "timeout"`);
   }
 
-  /** One attempt at the OS lock and the header; `null` when busy. */
-  #tryClaim(): Claimed | null {
+  /**
+   * One attempt at the OS lock and the header; `null` when busy. `waited`:
+   * earlier attempts failed, so the lock file may have been replaced
+   * meanwhile and is checked against its path.
+   */
+  #tryClaim(waited: boolean): Claimed | null {
     const files = this.#files;
     const platform = this.#platform;
     if (files.lockHandle < 0) files.openLock(true);
     for (let attempt = 0;; attempt++) {
       if (!platform.tryLock(files.lockHandle)) return null;
+      const now = Date.now();
       let result;
       try {
-        result = claimHeader(files.mapData(), files, this.#pid, platform);
+        result = claimHeader(
+          files.mapData(),
+          files,
+          this.#pid,
+          platform,
+          waited || attempt > 0 || now - files.verifiedAt >= VERIFY_INTERVAL_MS,
+        );
       } catch (error) {
         platform.unlock(files.lockHandle);
         throw error;
       }
-      if (typeof result !== "string") return result;
+      if (typeof result !== "string") {
+        this.#claimedAt = now;
+        return result;
+      }
       platform.unlock(files.lockHandle);
       if (result === BUSY || attempt >= 8) return null;
       if (result === STALE) files.reopenLock();
@@ -395,7 +418,7 @@ export class MemoryShareLock implements AsyncDisposable {
   /** Records the claim in the header and makes the guard. */
   #begin(claimed: Claimed): LockGuard {
     const header = this.#files.header!;
-    header.since = Date.now();
+    header.since = this.#claimedAt;
     header.acquisitions = header.acquisitions + 1;
     const guard = new LockGuard(claimed.recovered, this.#owner);
     this.#guard = guard;
@@ -451,8 +474,10 @@ export class MemoryShareLock implements AsyncDisposable {
     } finally {
       this.#guard = null;
       detachGuard(guard);
-      for (const resolve of this.#idle.splice(0)) resolve();
-      this.#pump();
+      if (this.#idle.length > 0) {
+        for (const resolve of this.#idle.splice(0)) resolve();
+      }
+      if (this.#queue.length > 0) this.#pump();
     }
   }
 
@@ -465,7 +490,7 @@ export class MemoryShareLock implements AsyncDisposable {
     }
     let claimed: Claimed | null;
     try {
-      claimed = this.#tryClaim();
+      claimed = this.#tryClaim(true);
     } catch (error) {
       this.#queue.shift()!.fail(error);
       queueMicrotask(() => this.#pump());

@@ -27,6 +27,8 @@ export class SharedFiles {
   lockHandle: Handle = -1;
   /** Identity of the file `lockHandle` refers to. */
   lockId: FileId = [0, 0, 0, 0];
+  /** When (ms since the epoch) the lock file was last found at its path. */
+  verifiedAt = 0;
   /** The live header in the mapping, once mapped. */
   header: Header | null = null;
   /** The mapping of header + region, once mapped. */
@@ -71,6 +73,7 @@ export class SharedFiles {
       throw error;
     }
     this.lockHandle = handle;
+    this.verifiedAt = Date.now();
     return true;
   }
 
@@ -81,12 +84,17 @@ export class SharedFiles {
     this.openLock(true);
   }
 
-  /** Whether the lock file at the path is still the one `lockHandle` refers to. */
+  /**
+   * Whether the lock file at the path is still the one `lockHandle` refers
+   * to; a yes is remembered in `verifiedAt`.
+   */
   lockPathIsOurs(): boolean {
     const onDisk = this.#stat(this.#paths.lockPath);
     if (onDisk === null) return false;
     const id = this.lockId;
-    return onDisk.id.every((word, i) => word === id[i]);
+    if (!onDisk.id.every((word, i) => word === id[i])) return false;
+    this.verifiedAt = Date.now();
+    return true;
   }
 
   /**

@@ -1,0 +1,351 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { LockFileError, LockTimeoutError, MemoryShareLock } from "../mod.ts";
+import { HEADER_SIZE } from "../src/lock/header.ts";
+import {
+  run,
+  runtimeCommand,
+  sleep,
+  startFixture,
+  tempDir,
+} from "./helpers.ts";
+import { fixture, RUNTIME } from "./helpers.ts";
+import { freshLock, outsideCanLock, outsideHolder } from "./lock_helpers.ts";
+
+const mode = (path: string) => statSync(path).mode & 0o7777;
+
+describe("files on disk", () => {
+  test("NAME and NAME.lock are created 0600 (or the mode option), the data file sized header + length", async () => {
+    const { lock, dispose } = freshLock({ length: 10 });
+    const custom = freshLock({ length: 3, mode: 0o640 });
+    try {
+      await lock.run(() => {});
+      assert.equal(mode(lock.path), 0o600);
+      assert.equal(mode(lock.lockPath), 0o600);
+      assert.equal(statSync(lock.path).size, HEADER_SIZE + 10);
+      assert.equal(
+        statSync(lock.lockPath).size,
+        0,
+        "nothing is stored in the lock file",
+      );
+      assert.equal(readFileSync(lock.path).subarray(0, 4).toString(), "MSHL");
+      await custom.lock.run(() => {});
+      assert.equal(mode(custom.lock.path), 0o640);
+      assert.equal(mode(custom.lock.lockPath), 0o640);
+    } finally {
+      await dispose();
+      await custom.dispose();
+    }
+  });
+
+  test("an existing data file is never truncated; a shorter one is extended with its data kept", async () => {
+    const { lock, dir, dispose } = freshLock({ length: 100 });
+    try {
+      await lock.run((memory) => memory.fill(7));
+      await lock.close();
+      const small = new MemoryShareLock(lock.path, { length: 10 });
+      assert.equal(await small.run((memory) => memory.length), 10);
+      assert.equal(statSync(lock.path).size, HEADER_SIZE + 100);
+      await small.close();
+
+      const big = new MemoryShareLock(lock.path, { length: 300 });
+      const bytes = await big.run((memory) => [...memory]);
+      assert.equal(statSync(lock.path).size, HEADER_SIZE + 300);
+      assert.deepEqual(bytes.slice(0, 100), new Array(100).fill(7));
+      assert.deepEqual(bytes.slice(100), new Array(200).fill(0));
+      assert.equal(big.info().length, 300);
+      await big.close();
+      assert.ok(dir.length > 0);
+    } finally {
+      await dispose();
+    }
+  });
+});
+
+describe("refused paths", () => {
+  async function refuses(
+    setup: (dir: string) => void,
+    code: string | RegExp,
+    check: (dir: string) => void = () => {},
+  ): Promise<void> {
+    const d = tempDir();
+    const lock = new MemoryShareLock("target", { length: 8, dir: d.path });
+    try {
+      setup(d.path);
+      const error = await lock.acquire({ timeout: 0 }).catch((e) => e);
+      assert.ok(
+        error instanceof LockFileError,
+        `expected LockFileError, got ${error}`,
+      );
+      assert.match(
+        error.code,
+        typeof code === "string" ? new RegExp(`^${code}$`) : code,
+      );
+      assert.ok(error.message.includes(d.path), error.message);
+      assert.throws(() => lock.acquireSync({ timeout: 0 }), LockFileError);
+      // A refused acquire leaves nothing locked.
+      const lockPath = join(d.path, "target.lock");
+      if (!lstatSync(lockPath).isSymbolicLink()) {
+        assert.equal(outsideCanLock(lockPath), true);
+      }
+      check(d.path);
+    } finally {
+      await lock.close();
+      d.remove();
+    }
+  }
+
+  test("a symlink planted at the data path is refused and its target untouched", async () => {
+    const outside = tempDir();
+    try {
+      const target = join(outside.path, "precious");
+      writeFileSync(target, "do not touch");
+      await refuses(
+        (dir) => symlinkSync(target, join(dir, "target")),
+        "ELOOP",
+        () => assert.equal(readFileSync(target, "utf8"), "do not touch"),
+      );
+    } finally {
+      outside.remove();
+    }
+  });
+
+  test("a symlink at the lock path is refused, even a dangling one (nothing is created through it)", async () => {
+    const outside = tempDir();
+    try {
+      const target = join(outside.path, "would-be-created");
+      await refuses(
+        (dir) => symlinkSync(target, join(dir, "target.lock")),
+        "ELOOP",
+        () => assert.throws(() => statSync(target)),
+      );
+    } finally {
+      outside.remove();
+    }
+  });
+
+  test("a directory at the data path is refused", async () => {
+    await refuses(
+      (dir) => mkdirSync(join(dir, "target")),
+      /^(EISDIR|ENOTREG)$/,
+    );
+  });
+
+  test("a FIFO at the data path is refused without blocking", async () => {
+    await refuses(
+      (dir) => execFileSync("mkfifo", [join(dir, "target")]),
+      /^(ENOTREG|ENXIO)$/,
+    );
+  });
+
+  test("a data path hard-linked to a file elsewhere is refused, the file unchanged", async () => {
+    const outside = tempDir();
+    try {
+      const target = join(outside.path, "elsewhere");
+      writeFileSync(target, "x");
+      await refuses(
+        (dir) => linkSync(target, join(dir, "target")),
+        "EHARDLINK",
+        () => assert.equal(readFileSync(target, "utf8"), "x"),
+      );
+    } finally {
+      outside.remove();
+    }
+  });
+
+  test("a data file that is not memshare's is refused and left byte for byte", async () => {
+    const garbage = Buffer.from("#!/bin/sh\necho this is somebody's script\n");
+    let path = "";
+    await refuses(
+      (dir) => writeFileSync(path = join(dir, "target"), garbage),
+      "EHEADER",
+      () => assert.deepEqual(readFileSync(path), garbage),
+    );
+  });
+
+  test("a header from a newer layout version is reported as such", async () => {
+    const d = tempDir();
+    const lock = new MemoryShareLock("target", { length: 8, dir: d.path });
+    try {
+      await lock.run(() => {});
+      await lock.close();
+      const bytes = readFileSync(lock.path);
+      bytes.writeUInt16LE(99, 4);
+      writeFileSync(lock.path, bytes);
+      const again = new MemoryShareLock("target", { length: 8, dir: d.path });
+      await assert.rejects(
+        again.acquire(),
+        (e: unknown) =>
+          e instanceof LockFileError && e.code === "EHEADER" &&
+          /newer memshare \(layout 99/.test(e.message),
+      );
+      assert.throws(() => again.info(), /newer memshare/);
+      assert.deepEqual(readFileSync(lock.path), bytes);
+      await again.close();
+    } finally {
+      d.remove();
+    }
+  });
+
+  test("a missing dir is reported naming it", async () => {
+    const d = tempDir();
+    try {
+      const missing = join(d.path, "nope");
+      const lock = new MemoryShareLock("x", { length: 1, dir: missing });
+      await assert.rejects(
+        lock.acquire(),
+        (e: unknown) =>
+          e instanceof LockFileError && e.code === "ENOENT" &&
+          e.message.includes(missing),
+      );
+      await lock.close();
+    } finally {
+      d.remove();
+    }
+  });
+});
+
+describe("the default directory", () => {
+  // The default directory comes from XDG_RUNTIME_DIR read through the OS, so a
+  // child process with its own environment exercises it.
+  async function attempt(runtimeDir: string): Promise<Record<string, string>> {
+    const result = await run(
+      ...runtimeCommand(RUNTIME, fixture("attempt.ts"), ["bot", "-", "0"]),
+      {
+        XDG_RUNTIME_DIR: runtimeDir,
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout.trim());
+  }
+
+  test("is created 0700 under $XDG_RUNTIME_DIR", async () => {
+    const d = tempDir();
+    try {
+      const out = await attempt(d.path);
+      assert.equal(out.path, join(d.path, "memshare", "bot"));
+      assert.equal(mode(join(d.path, "memshare")), 0o700);
+      assert.equal(mode(join(d.path, "memshare", "bot")), 0o600);
+    } finally {
+      d.remove();
+    }
+  });
+
+  test("is refused when group- or world-writable", async () => {
+    const d = tempDir();
+    try {
+      mkdirSync(join(d.path, "memshare"));
+      chmodSync(join(d.path, "memshare"), 0o777);
+      const out = await attempt(d.path);
+      assert.equal(out.error, "LockFileError");
+      assert.match(out.message, /world-writable/);
+      assert.match(out.message, new RegExp(join(d.path, "memshare")));
+    } finally {
+      d.remove();
+    }
+  });
+
+  test("is refused when owned by another user", {
+    skip: process.getuid?.() !== 0 && "needs root to chown",
+  }, async () => {
+    const d = tempDir();
+    try {
+      mkdirSync(join(d.path, "memshare"), { mode: 0o700 });
+      chownSync(join(d.path, "memshare"), 65534, 65534);
+      const out = await attempt(d.path);
+      assert.equal(out.error, "LockFileError");
+      assert.equal(out.code, "EFOREIGN");
+      assert.match(out.message, /belongs to uid 65534/);
+    } finally {
+      d.remove();
+    }
+  });
+
+  test("a symlink in place of the default directory is refused", async () => {
+    const d = tempDir();
+    const elsewhere = tempDir();
+    try {
+      symlinkSync(elsewhere.path, join(d.path, "memshare"));
+      const out = await attempt(d.path);
+      assert.equal(out.error, "LockFileError");
+      assert.match(out.message, /not a directory/);
+    } finally {
+      d.remove();
+      elsewhere.remove();
+    }
+  });
+});
+
+describe("a lock file deleted or replaced while in use", () => {
+  test("a newcomer on the new lock file waits while the holder still holds the old one", async () => {
+    const { lock, dir, dispose } = freshLock({ length: 16 });
+    try {
+      const guard = await lock.acquire();
+      unlinkSync(lock.lockPath);
+      const name = lock.path.slice(dir.length + 1);
+      // The newcomer creates a new lock file and gets its OS lock at once;
+      // only the header tells it the lock is held.
+      const blocked = startFixture(RUNTIME, "attempt.ts", [name, dir, "300"]);
+      const first = JSON.parse((await blocked.exited, blocked.stdout().trim()));
+      assert.equal(
+        first.error,
+        "LockTimeoutError",
+        blocked.stdout() + blocked.stderr(),
+      );
+      await guard.release();
+      const later = startFixture(RUNTIME, "attempt.ts", [name, dir, "2000"]);
+      await later.exited;
+      assert.equal(
+        JSON.parse(later.stdout().trim()).acquired,
+        true,
+        later.stdout(),
+      );
+    } finally {
+      await dispose();
+    }
+  });
+
+  test("after the lock file is replaced, a client holding the new file excludes us", async () => {
+    const { lock, dispose } = freshLock();
+    try {
+      await lock.run(() => {});
+      rmSync(lock.lockPath);
+      const outside = outsideHolder(lock.lockPath); // e.g. Python's filelock on the new file
+      try {
+        // An uncontended acquire checks the path at most every 100 ms (the
+        // cost of a stat on the hot path); let that interval pass.
+        await sleep(150);
+        await assert.rejects(lock.acquire({ timeout: 150 }), LockTimeoutError);
+        assert.equal(lock.tryAcquire(), null);
+        outside.release();
+        const guard = lock.tryAcquire();
+        assert.notEqual(guard, null);
+        assert.equal(
+          outsideCanLock(lock.lockPath),
+          false,
+          "we now lock the file at the path",
+        );
+        guard!.releaseSync();
+      } finally {
+        outside.close();
+      }
+    } finally {
+      await dispose();
+    }
+  });
+});
