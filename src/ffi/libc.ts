@@ -66,9 +66,28 @@ export interface Libc {
   ): number;
   /** Where present (not macOS); returns an errno value, not -1. */
   posix_fallocate?(fd: number, offset: number, length: number): number;
+  /** `syscall(2)` with six word-sized arguments (Linux registers; used for futex). */
+  syscall(
+    number: number,
+    a1: number,
+    a2: number,
+    a3: number,
+    a4: number,
+    a5: number,
+    a6: number,
+  ): number;
+  clock_gettime(clock: number, timespec: BigInt64Array): number;
   /** The calling thread's current errno. */
   errno(): number;
+  /** The shared library path libc was opened from. */
+  readonly path: string;
 }
+
+/** `syscall(2)` as bound: six word-sized arguments, so every one goes in a register. */
+export const SYSCALL: ForeignFunction = {
+  parameters: ["i64", "usize", "usize", "usize", "usize", "usize", "usize"],
+  result: "i64",
+};
 
 const COMMON: ForeignInterface = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
@@ -93,6 +112,8 @@ const COMMON: ForeignInterface = {
   getenv: { parameters: ["buffer"], result: "pointer" },
   getcwd: { parameters: ["buffer", "usize"], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
+  syscall: SYSCALL,
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
 };
 
 /** Opens libc and binds the functions for this OS's constant table. */
@@ -128,6 +149,7 @@ export function openLibc(c: PosixConstants): Libc {
 
   const libc = {
     ...fns,
+    path,
     posix_fallocate: optional?.posix_fallocate,
     errno: () => errnoView[0],
   } as unknown as Record<string, unknown>;
@@ -138,6 +160,8 @@ export function openLibc(c: PosixConstants): Libc {
   // 64-bit results may come back as bigint (Deno for large values, Bun always).
   const pread = fns.pread as (...a: unknown[]) => number | bigint;
   libc.pread = (...a: unknown[]) => Number(pread(...a));
+  const syscall = fns.syscall as (...a: unknown[]) => number | bigint;
+  libc.syscall = (...a: unknown[]) => Number(syscall(...a));
   return libc as unknown as Libc;
 }
 
@@ -151,6 +175,9 @@ function firstLibrary(
       runtime.open(path, { getpid: symbols.getpid });
       return path;
     } catch (error) {
+      // Missing permission is not a missing library: say so, do not try on.
+      const name = (error as Error).name;
+      if (name === "NotCapable" || name === "PermissionDenied") throw error;
       first ??= error;
     }
   }

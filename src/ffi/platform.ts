@@ -45,6 +45,16 @@ export interface Mapping {
   buffer(offset: number, length: number): ArrayBuffer;
 }
 
+/** A 32-bit word of a mapping to sleep on while it holds `expected`. */
+export interface WordWait {
+  /** The mapping the word is in. */
+  readonly mapping: Mapping;
+  /** Its byte offset (4-byte aligned). */
+  readonly offset: number;
+  /** Sleep only while the word holds this value. */
+  readonly expected: number;
+}
+
 /** Path functions of the platform (node:path's posix or win32 flavour). */
 export interface PathFunctions {
   /** Joins segments with the platform separator and normalizes. */
@@ -149,4 +159,26 @@ export interface Platform {
   processAlive(pid: number): boolean;
   /** Blocks the calling thread for `ms` milliseconds. */
   sleep(ms: number): void;
+  /**
+   * Whether the wait functions sleep until woken (Linux futex). When false
+   * they are plain timed sleeps and waiting for a lock is polling.
+   */
+  readonly wakeups: boolean;
+  /** Wakes every thread or process sleeping on the word at `offset` of `mapping`. */
+  wake(mapping: Mapping, offset: number): void;
+  /** Blocks the thread while the word holds `expected`, until woken, at most `ms`. */
+  waitSync(
+    mapping: Mapping,
+    offset: number,
+    expected: number,
+    ms: number,
+  ): void;
+  /**
+   * Resolves when any of `words` changes or is woken, after `ms`, or on
+   * `interruptWait()`, without blocking the JavaScript thread. At most one
+   * call may be in flight per realm.
+   */
+  waitAny(words: readonly WordWait[], ms: number): Promise<void>;
+  /** Makes an in-flight `waitAny` resolve now. */
+  interruptWait(): void;
 }

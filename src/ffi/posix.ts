@@ -25,14 +25,19 @@ import {
   type Mapping,
   OsError,
   type Platform,
+  type WordWait,
 } from "./platform.ts";
 import { type Pointer, runtime } from "./runtime.ts";
+import { linuxFutex } from "./futex.ts";
+import { timedWaits } from "./timed_waits.ts";
 
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
 /** A POSIX mapping: the base pointer kept for munmap/msync. */
 interface PosixMapping extends Mapping {
   readonly pointer: Pointer;
+  /** The base address, for futex words. */
+  readonly address: number;
 }
 
 /** Builds the POSIX platform for the running OS and architecture. */
@@ -60,6 +65,29 @@ export function posixPlatform(): Platform {
   const statView = new DataView(statBuffer.buffer);
   const emptyPath = cString("");
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const sleep = (ms: number) => void Atomics.wait(sleeper, 0, 0, ms);
+  const futex = linuxFutex(libc, c);
+  const waits = futex === undefined ? timedWaits(sleep) : {
+    wakeups: true,
+    wake: (mapping: Mapping, offset: number) =>
+      futex.wake((mapping as PosixMapping).address + offset),
+    waitSync: (
+      mapping: Mapping,
+      offset: number,
+      expected: number,
+      ms: number,
+    ) =>
+      futex.waitSync((mapping as PosixMapping).address + offset, expected, ms),
+    waitAny: (words: readonly WordWait[], ms: number) =>
+      futex.waitAny(
+        words.map((w) => ({
+          address: (w.mapping as PosixMapping).address + w.offset,
+          expected: w.expected,
+        })),
+        ms,
+      ),
+    interruptWait: () => futex.interrupt(),
+  };
 
   function error(syscall: string, errno: number, path?: string): OsError {
     return new OsError(
@@ -304,6 +332,7 @@ export function posixPlatform(): Platform {
       const mapping: PosixMapping = {
         length,
         pointer,
+        address: Number(address),
         buffer: (offset, len) => runtime.arrayBuffer(pointer, offset, len),
       };
       return mapping;
@@ -324,8 +353,7 @@ export function posixPlatform(): Platform {
       if (libc.kill(pid, 0) === 0) return true;
       return libc.errno() === E.EPERM;
     },
-    sleep(ms) {
-      Atomics.wait(sleeper, 0, 0, ms);
-    },
+    sleep,
+    ...waits,
   };
 }

@@ -34,6 +34,8 @@ export interface ForeignFunction {
   readonly parameters: readonly NativeType[];
   /** Return type. */
   readonly result: NativeType;
+  /** Deno only: run on a pool thread and return a promise (Bun has no async FFI). */
+  readonly nonblocking?: boolean;
 }
 
 /** A symbol table: function name to signature. */
@@ -70,6 +72,8 @@ export interface Runtime {
   cString(pointer: Pointer): string;
   /** The numeric address of `pointer` (0n for null). */
   address(pointer: Pointer): bigint;
+  /** The address of a typed array's first byte (it must stay referenced while native code uses it). */
+  addressOf(view: ArrayBufferView): number;
 }
 
 /** The runtime this module is loaded in. */

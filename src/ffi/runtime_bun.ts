@@ -23,6 +23,7 @@ interface BunFfi {
   ): { symbols: Record<string, NativeFunction> };
   toArrayBuffer(pointer: number, offset: number, length: number): ArrayBuffer;
   CString: new (pointer: number) => { toString(): string };
+  ptr(view: ArrayBufferView): number;
 }
 
 /** Bun's names for our native types. */
@@ -76,5 +77,6 @@ export async function bunRuntime(): Promise<Runtime | undefined> {
         : new ffi.CString(pointer as number).toString(),
     address: (pointer) =>
       pointer === null ? 0n : BigInt(pointer as number | bigint),
+    addressOf: (view) => ffi.ptr(view),
   };
 }

@@ -31,7 +31,10 @@ interface DenoFfi {
     ): ArrayBuffer;
     getCString(pointer: Pointer): string;
   };
-  UnsafePointer: { value(pointer: Pointer): number | bigint };
+  UnsafePointer: {
+    value(pointer: Pointer): number | bigint;
+    of(view: ArrayBufferView): Pointer;
+  };
 }
 
 /** The Deno runtime, or `undefined` when not running on Deno. */
@@ -49,5 +52,7 @@ export function denoRuntime(): Runtime | undefined {
     cString: (pointer) => pointer === null ? "" : view.getCString(pointer),
     address: (pointer) =>
       pointer === null ? 0n : BigInt(deno.UnsafePointer.value(pointer)),
+    addressOf: (view) =>
+      Number(deno.UnsafePointer.value(deno.UnsafePointer.of(view))),
   };
 }

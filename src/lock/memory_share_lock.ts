@@ -30,7 +30,9 @@ import {
 } from "./options.ts";
 import { Registry } from "./registry.ts";
 import { SharedFiles } from "./shared_files.ts";
-import { pollDelay, type Waiter, WaitQueue } from "./wait_queue.ts";
+import { type Waiter, WaitQueue } from "./wait_queue.ts";
+import { pollDelay, SLICE_MS } from "./wait_loop.ts";
+import { Waiting, wakeWaiters } from "./wake.ts";
 
 /** A hook: runs with the shared memory right after acquire or right before release. */
 export type Hook = (
@@ -130,9 +132,8 @@ export class MemoryShareLock implements AsyncDisposable {
   readonly #releaseHooks: Hook[] = [];
   readonly #queue: WaitQueue<LockGuard> = new WaitQueue();
   readonly #owner!: GuardOwner;
+  readonly #waiting!: Waiting;
   #guard: LockGuard | null = null;
-  #pollTimer: ReturnType<typeof setTimeout> | undefined;
-  #pollAttempt = 0;
   #closing: Promise<void> | null = null;
   #closed = false;
   #claimedAt = 0;
@@ -193,6 +194,7 @@ export class MemoryShareLock implements AsyncDisposable {
       release: (guard, sync) => this.#release(guard, sync),
       region: () => this.#files.mapping!.buffer(HEADER_SIZE, this.length),
     };
+    this.#waiting = new Waiting(this.#files, platform, () => this.#pump());
     registry.set(this.path, this);
   }
 
@@ -241,13 +243,28 @@ export class MemoryShareLock implements AsyncDisposable {
     if (this.#guard !== null) {
       throw new LockHeldError(this.path, "acquireSync()");
     }
+    const claimed = this.#tryClaim(false);
+    if (claimed !== null) return this.#enterSync(claimed);
+    if (timeout === 0) throw this.#timeoutError(0);
     const start = performance.now();
-    for (let attempt = 0;; attempt++) {
-      const claimed = this.#tryClaim(attempt > 0);
-      if (claimed !== null) return this.#enterSync(claimed);
-      const left = timeout - (performance.now() - start);
-      if (left <= 0) throw this.#timeoutError(timeout);
-      this.#platform.sleep(Math.min(pollDelay(attempt), left));
+    const waiting = new Waiting(this.#files, this.#platform, () => {});
+    try {
+      for (let attempt = 0;; attempt++) {
+        waiting.prepare(false);
+        const claimed = this.#tryClaim(true);
+        if (claimed !== null) {
+          waiting.stop();
+          return this.#enterSync(claimed);
+        }
+        const left = timeout - (performance.now() - start);
+        if (left <= 0) throw this.#timeoutError(timeout);
+        const slice = this.#platform.wakeups && waiting.word !== null
+          ? SLICE_MS
+          : pollDelay(attempt);
+        waiting.sleep(Math.min(slice, left));
+      }
+    } finally {
+      waiting.stop();
     }
   }
 
@@ -356,7 +373,7 @@ export class MemoryShareLock implements AsyncDisposable {
 
   async #close(): Promise<void> {
     this.#queue.rejectAll(new LockClosedError(this.path));
-    this.#stopPolling();
+    this.#waiting.stop();
     while (this.#guard !== null) {
       await new Promise<void>((resolve) => this.#idle.push(resolve));
     }
@@ -465,12 +482,13 @@ export class MemoryShareLock implements AsyncDisposable {
     });
   }
 
-  /** Header free → OS unlock → next waiter → detach the guard's view. */
+  /** Header free → OS unlock → wake waiters → next in the queue → detach the guard's view. */
   #unlock(guard: LockGuard): void {
     const files = this.#files;
     try {
       files.header!.clearHolder();
       this.#platform.unlock(files.lockHandle);
+      wakeWaiters(files, this.#platform, this.#waiting.counted);
     } finally {
       this.#guard = null;
       detachGuard(guard);
@@ -481,29 +499,26 @@ export class MemoryShareLock implements AsyncDisposable {
     }
   }
 
-  /** Gives the lock to the head of the queue if the OS lock can be had now; else polls. */
+  /**
+   * Gives the lock to the head of the queue if the OS lock can be had now;
+   * else leaves the lock in the realm's wait loop, which calls back here.
+   */
   #pump(): void {
-    this.#stopPolling();
     if (this.#guard !== null || this.#queue.length === 0 || this.#closed) {
-      this.#pollAttempt = 0;
+      this.#waiting.stop();
       return;
     }
     let claimed: Claimed | null;
     try {
+      this.#waiting.prepare(true);
       claimed = this.#tryClaim(true);
     } catch (error) {
       this.#queue.shift()!.fail(error);
       queueMicrotask(() => this.#pump());
       return;
     }
-    if (claimed === null) {
-      this.#pollTimer = setTimeout(() => {
-        this.#pollTimer = undefined;
-        this.#pump();
-      }, pollDelay(this.#pollAttempt++));
-      return;
-    }
-    this.#pollAttempt = 0;
+    if (claimed === null) return;
+    this.#waiting.stop();
     const waiter: Waiter<LockGuard> = this.#queue.shift()!;
     this.#enter(claimed).then(
       (guard) => waiter.succeed(guard),
@@ -512,14 +527,7 @@ export class MemoryShareLock implements AsyncDisposable {
   }
 
   #queueChanged(): void {
-    if (this.#queue.length === 0) this.#stopPolling();
-  }
-
-  #stopPolling(): void {
-    if (this.#pollTimer !== undefined) {
-      clearTimeout(this.#pollTimer);
-      this.#pollTimer = undefined;
-    }
+    if (this.#queue.length === 0) this.#waiting.stop();
   }
 
   #timeoutError(timeout: number): LockTimeoutError {

@@ -34,6 +34,8 @@ export class SharedFiles {
   /** The mapping of header + region, once mapped. */
   mapping: Mapping | null = null;
   #dataHandle: Handle = -1;
+  /** Whether our length and tag were recorded in the header (under the lock). */
+  #adopted = false;
   #directoryChecked = false;
   readonly #platform: Platform;
   readonly #paths: ResolvedPaths;
@@ -103,7 +105,36 @@ export class SharedFiles {
    * is not a memshare data file.
    */
   mapData(): Header {
+    if (this.header !== null && this.#adopted) return this.header;
+    const header = this.header ?? this.#map(true);
+    // Under the lock: record our length and tag.
+    if (header.length < this.#length) header.length = this.#length;
+    if (header.tag !== this.#tagName) header.tag = this.#tagName;
+    this.#adopted = true;
+    return header;
+  }
+
+  /**
+   * Maps the data file without holding the lock when it already exists,
+   * complete and valid, so waiters can sleep on its wake word; `null` when
+   * it is missing, short or unreadable (the locked `mapData` deals with it).
+   */
+  mapIfReady(): Header | null {
     if (this.header !== null) return this.header;
+    try {
+      const status = this.readHeader() === null
+        ? null
+        : this.#platform.statHandle(this.#dataHandle);
+      if (status === null || status.size < HEADER_SIZE + this.#length) {
+        return null;
+      }
+      return this.#map(false);
+    } catch {
+      return null;
+    }
+  }
+
+  #map(create: boolean): Header {
     const path = this.#paths.path;
     const need = HEADER_SIZE + this.#length;
     if (this.#dataHandle < 0) this.#dataHandle = this.#open(path, true)!;
@@ -120,6 +151,7 @@ export class SharedFiles {
       }
       if (status.size > 0) this.#readHeader(path, handle);
       if (status.size < need) {
+        if (!create) throw new Error("the data file is not complete yet");
         this.#call(
           path,
           `extending it to ${need} bytes`,
@@ -134,9 +166,10 @@ export class SharedFiles {
       const header = new Header(mapping.buffer(0, HEADER_SIZE));
       const check = header.check();
       if (!check.ok) throw new LockFileError(path, "EHEADER", check.problem);
-      if (check.fresh) header.initialize(this.#length);
-      if (header.length < this.#length) header.length = this.#length;
-      if (header.tag !== this.#tagName) header.tag = this.#tagName;
+      if (check.fresh) {
+        if (!create) throw new Error("the data file is not initialized yet");
+        header.initialize(this.#length);
+      }
       this.mapping = mapping;
       this.header = header;
       return header;

@@ -1,15 +1,9 @@
 /**
  * The realm's first-come-first-served queue of pending acquires, each with
- * its own timeout timer and abort listener, and the poll backoff used while
- * another process holds the lock.
+ * its own timeout timer and abort listener.
  *
  * @module
  */
-
-/** Delay before poll number `attempt` (0-based): 1, 1, 2, 2, 4, 4, … ms, capped at 4 ms. */
-export function pollDelay(attempt: number): number {
-  return Math.min(1 << (attempt >> 1), 4);
-}
 
 /** One queued acquire. */
 export interface Waiter<T> {

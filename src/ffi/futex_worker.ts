@@ -1,0 +1,40 @@
+/**
+ * Bun only: a Worker that makes blocking futex sleeps for the main thread,
+ * which Bun cannot do asynchronously (it has no nonblocking FFI). It gets a
+ * `SleepRequest` as plain data, sleeps, and posts back the request id.
+ *
+ * @module
+ */
+
+import { SYSCALL } from "./libc.ts";
+import { sleepCall, type SleepRequest } from "./futex_wait_args.ts";
+import { runtime } from "./runtime.ts";
+
+interface WorkerScope {
+  onmessage: ((event: { data: Message }) => void) | null;
+  postMessage(message: number): void;
+}
+
+type Message = { init: string } | { id: number; request: SleepRequest };
+
+const scope = globalThis as unknown as WorkerScope;
+let syscall: (...args: number[]) => unknown;
+let clockGettime: (clock: number, ts: BigInt64Array) => number;
+
+scope.onmessage = ({ data }) => {
+  if ("init" in data) {
+    const fns = runtime.open(data.init, {
+      syscall: SYSCALL,
+      clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+    }) as unknown as {
+      syscall: typeof syscall;
+      clock_gettime: typeof clockGettime;
+    };
+    syscall = fns.syscall;
+    clockGettime = fns.clock_gettime;
+    return;
+  }
+  const call = sleepCall(data.request, clockGettime);
+  syscall(...call.args);
+  scope.postMessage(data.id);
+};

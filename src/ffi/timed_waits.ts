@@ -1,0 +1,40 @@
+/**
+ * The wait functions of a platform without kernel wake-ups on shared words
+ * (macOS for now, Windows): every "sleep until woken" is a timed sleep, so
+ * the lock layer polls.
+ *
+ * @module
+ */
+
+import type { Platform } from "./platform.ts";
+
+/** The Platform's wait members as timed sleeps; `sleep` blocks the thread. */
+export function timedWaits(
+  sleep: (ms: number) => void,
+): Pick<
+  Platform,
+  "wakeups" | "wake" | "waitSync" | "waitAny" | "interruptWait"
+> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let wakeNow: (() => void) | undefined;
+  return {
+    wakeups: false,
+    wake() {},
+    waitSync(_mapping, _offset, _expected, ms) {
+      sleep(ms);
+    },
+    waitAny(_words, ms) {
+      return new Promise<void>((resolve) => {
+        wakeNow = () => {
+          clearTimeout(timer);
+          wakeNow = undefined;
+          resolve();
+        };
+        timer = setTimeout(wakeNow, ms);
+      });
+    },
+    interruptWait() {
+      wakeNow?.();
+    },
+  };
+}

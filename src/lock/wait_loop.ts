@@ -1,0 +1,91 @@
+/**
+ * The realm's one OS-level sleeper. Every lock of the realm that has queued
+ * acquires joins the loop; the loop makes a single `platform.waitAny` over
+ * all their wake words at a time, and after each wake-up (or slice) lets
+ * each lock try again. So however many tasks and locks wait, one thread
+ * sleeps in the kernel — Deno's FFI pool, shared with file I/O, is never
+ * starved.
+ *
+ * @module
+ */
+
+import type { Platform, WordWait } from "../ffi/platform.ts";
+
+/** A lock of this realm waiting for its OS lock. */
+export interface Sleeper {
+  /** Its wake word as read before its last failed attempt (`null`: not mapped yet, poll). */
+  readonly word: WordWait | null;
+  /** Tries again; leaves the loop (`WaitLoop.remove`) once it no longer waits. */
+  retry(): void;
+}
+
+/**
+ * Longest kernel sleep before every waiter retries. memshare releasers wake
+ * sleepers at once; the slice bounds the delay after a release by a client
+ * that does not (flock(1), Python), and how long a finished script is kept
+ * alive by a sleep in flight.
+ */
+export const SLICE_MS = 10;
+
+/** Delay before poll number `attempt` where there are no wake-ups: 1, 1, 2, 2, 4, 4, … ms. */
+export function pollDelay(attempt: number): number {
+  return Math.min(1 << (attempt >> 1), 4);
+}
+
+/** The loop; one per realm and platform (`waitLoop`). */
+export class WaitLoop {
+  readonly #platform: Platform;
+  readonly #sleepers = new Set<Sleeper>();
+  #running = false;
+  #attempt = 0;
+
+  /** A loop over `platform`'s waits. */
+  constructor(platform: Platform) {
+    this.#platform = platform;
+  }
+
+  /** Joins `sleeper`; an in-flight sleep is cut short so its word is included. */
+  add(sleeper: Sleeper): void {
+    if (this.#sleepers.has(sleeper)) return;
+    this.#sleepers.add(sleeper);
+    this.#attempt = 0;
+    if (this.#running) this.#platform.interruptWait();
+    else void this.#run();
+  }
+
+  /** Leaves; when nobody is left, an in-flight sleep is cut short. */
+  remove(sleeper: Sleeper): void {
+    if (!this.#sleepers.delete(sleeper)) return;
+    if (this.#sleepers.size === 0 && this.#running) {
+      this.#platform.interruptWait();
+    }
+  }
+
+  async #run(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#sleepers.size > 0) {
+        const words: WordWait[] = [];
+        for (const sleeper of this.#sleepers) {
+          if (sleeper.word !== null) words.push(sleeper.word);
+        }
+        const ms = this.#platform.wakeups && words.length > 0
+          ? SLICE_MS
+          : pollDelay(this.#attempt++);
+        await this.#platform.waitAny(words, ms);
+        for (const sleeper of [...this.#sleepers]) sleeper.retry();
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+}
+
+const loops = new WeakMap<Platform, WaitLoop>();
+
+/** The realm's loop for `platform`. */
+export function waitLoop(platform: Platform): WaitLoop {
+  let loop = loops.get(platform);
+  if (loop === undefined) loops.set(platform, loop = new WaitLoop(platform));
+  return loop;
+}

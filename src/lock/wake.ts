@@ -1,0 +1,109 @@
+/**
+ * Wake-ups between processes through the header: a waiting process counts
+ * itself in the header's waiter word and sleeps on the wake word; a releaser
+ * that sees other waiters bumps the wake word and wakes them. A releaser
+ * that sees none makes no system call.
+ *
+ * @module
+ */
+
+import type { Platform, WordWait } from "../ffi/platform.ts";
+import { type Header, WAITERS_WORD, WAKE_WORD } from "./header.ts";
+import type { SharedFiles } from "./shared_files.ts";
+import { type Sleeper, waitLoop } from "./wait_loop.ts";
+
+const WAKE_OFFSET = WAKE_WORD * 4;
+
+/**
+ * One lock's waiting, in this realm: its count in the header, the wake
+ * sequence read before each attempt, and (for async waits) its place in the
+ * realm's wait loop.
+ */
+export class Waiting implements Sleeper {
+  /** The word to sleep on after a failed attempt (`null`: not mapped, poll). */
+  word: WordWait | null = null;
+  readonly #files: SharedFiles;
+  readonly #platform: Platform;
+  readonly #retry: () => void;
+  #counted: Header | null = null;
+  #inLoop = false;
+
+  /** Waiting for the lock behind `files`; `retry` is called after each async sleep. */
+  constructor(files: SharedFiles, platform: Platform, retry: () => void) {
+    this.#files = files;
+    this.#platform = platform;
+    this.#retry = retry;
+  }
+
+  /** Whether this realm is counted as a waiter in the header. */
+  get counted(): boolean {
+    return this.#counted !== null;
+  }
+
+  /**
+   * Call before each attempt while waiting: counts us in the header (so a
+   * releaser wakes us), joins the wait loop when `async`, and reads the wake
+   * sequence, so a release between this and a failed attempt is not missed.
+   */
+  prepare(async: boolean): void {
+    if (async && !this.#inLoop) {
+      this.#inLoop = true;
+      waitLoop(this.#platform).add(this);
+    }
+    const header = this.#files.header ?? this.#files.mapIfReady();
+    if (header === null) {
+      this.word = null;
+      return;
+    }
+    if (this.#counted === null) {
+      Atomics.add(header.words, WAITERS_WORD, 1);
+      this.#counted = header;
+    }
+    this.word = {
+      mapping: this.#files.mapping!,
+      offset: WAKE_OFFSET,
+      expected: Atomics.load(header.words, WAKE_WORD),
+    };
+  }
+
+  /** Blocks the thread until woken or `ms` pass (the sync path). */
+  sleep(ms: number): void {
+    const word = this.word;
+    if (word === null || !this.#platform.wakeups) this.#platform.sleep(ms);
+    else this.#platform.waitSync(word.mapping, word.offset, word.expected, ms);
+  }
+
+  /** No longer waiting: uncounts us and leaves the loop. */
+  stop(): void {
+    if (this.#inLoop) {
+      this.#inLoop = false;
+      waitLoop(this.#platform).remove(this);
+    }
+    if (this.#counted !== null) {
+      Atomics.sub(this.#counted.words, WAITERS_WORD, 1);
+      this.#counted = null;
+    }
+    this.word = null;
+  }
+
+  /** Called by the wait loop. */
+  retry(): void {
+    this.#retry();
+  }
+}
+
+/**
+ * After a release: wakes other processes' waiters, if the header counts any
+ * besides this realm (`selfCounted`). No system call when nobody waits.
+ */
+export function wakeWaiters(
+  files: SharedFiles,
+  platform: Platform,
+  selfCounted: boolean,
+): void {
+  const words = files.header!.words;
+  if (Atomics.load(words, WAITERS_WORD) > (selfCounted ? 1 : 0)) {
+    Atomics.add(words, WAKE_WORD, 1);
+    platform.wake(files.mapping!, WAKE_OFFSET);
+  }
+}
