@@ -19,9 +19,15 @@ export const ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 export const RUNTIME: "deno" | "bun" =
   (globalThis as { Deno?: unknown }).Deno !== undefined ? "deno" : "bun";
 
-/** Path of a runtime's binary installed by `npm ci`. */
+/**
+ * Path of a runtime's binary: `$MEMSHARE_DENO` / `$MEMSHARE_BUN` when set
+ * (the arm64 run points them at the emulated aarch64 builds, so children
+ * run the same architecture), else the one `npm ci` installed.
+ */
 export function runtimeBinary(runtime: "deno" | "bun"): string {
-  return join(ROOT, "node_modules", ".bin", runtime);
+  const override =
+    process.env[runtime === "deno" ? "MEMSHARE_DENO" : "MEMSHARE_BUN"];
+  return override || join(ROOT, "node_modules", ".bin", runtime);
 }
 
 /** Path of a fixture script. */

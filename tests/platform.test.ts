@@ -9,7 +9,7 @@ import {
   posixConstants,
 } from "../src/ffi/posix_constants.ts";
 import { OsError } from "../src/ffi/platform.ts";
-import { tempDir } from "./helpers.ts";
+import { RUNTIME, startFixture, tempDir } from "./helpers.ts";
 
 const platform = currentPlatform();
 const processArch =
@@ -137,3 +137,66 @@ test("processAlive knows this process and not a dead pid", () => {
   assert.equal(platform.processAlive(2 ** 22 + 12345), false);
   assert.equal(platform.pid(), process.pid);
 });
+
+test("a sleep on a shared word returns at once if the word already changed, else sleeps", () => {
+  const dir = tempDir();
+  try {
+    const handle = platform.openFile(join(dir.path, "words"), true, 0o600);
+    platform.extend(handle, 4096);
+    const mapping = platform.map(handle, 4096);
+    try {
+      const words = new Int32Array(mapping.buffer(0, 64));
+      words[4] = 7;
+      let start = performance.now();
+      platform.waitSync(mapping, 16, 8, 2_000);
+      assert.ok(
+        performance.now() - start < 1_000,
+        "a stale expected value must not sleep",
+      );
+      start = performance.now();
+      platform.waitSync(mapping, 16, 7, 60);
+      const slept = performance.now() - start;
+      assert.ok(slept >= 40, `slept only ${slept} ms`);
+      (words.buffer as ArrayBuffer).transfer(0);
+    } finally {
+      platform.unmap(mapping);
+      platform.close(handle);
+    }
+  } finally {
+    dir.remove();
+  }
+});
+
+test(
+  "another process's wake ends a sleep on a shared word (SYS_futex of this arch)",
+  {
+    skip: !platform.wakeups && "no kernel wake-ups on this platform",
+  },
+  async () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, "words");
+      const handle = platform.openFile(file, true, 0o600);
+      platform.extend(handle, 4096);
+      const mapping = platform.map(handle, 4096);
+      const child = startFixture(RUNTIME, "wake.ts", [file, "16", "300"]);
+      try {
+        await child.waitFor("ready");
+        const words = new Int32Array(mapping.buffer(0, 64));
+        const start = performance.now();
+        platform.waitSync(mapping, 16, Atomics.load(words, 4), 20_000);
+        const slept = performance.now() - start;
+        assert.ok(slept < 15_000, `not woken: slept ${slept} ms`);
+        assert.equal(Atomics.load(words, 4), 1);
+        (words.buffer as ArrayBuffer).transfer(0);
+      } finally {
+        child.process.kill();
+        await child.exited;
+        platform.unmap(mapping);
+        platform.close(handle);
+      }
+    } finally {
+      dir.remove();
+    }
+  },
+);

@@ -29,7 +29,7 @@ export const SLICE_MS = 10;
 
 /** Delay before poll number `attempt` where there are no wake-ups: 1, 1, 2, 2, 4, 4, … ms. */
 export function pollDelay(attempt: number): number {
-  return Math.min(1 << (attempt >> 1), 4);
+  return 1 << Math.min(attempt >> 1, 2);
 }
 
 /** The loop; one per realm and platform (`waitLoop`). */
