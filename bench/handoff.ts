@@ -1,0 +1,289 @@
+/**
+ * (b) Hand-off latency: two processes ping-pong one lock. The waiter
+ * announces itself in the control block and blocks in acquire; the holder
+ * keeps the lock 1–8 ms longer (seeded, so the waiter really waits), writes a
+ * CLOCK_MONOTONIC timestamp into shared memory and releases; the waiter reads
+ * the clock right after its acquire returns. Latency = the difference.
+ *
+ * The same protocol runs over memshare (async and sync) and over the raw
+ * baselines: blocking FFI `flock` on the main thread, `flock` as a Deno
+ * `nonblocking: true` call, `flock` blocking in a Worker, Deno's
+ * `await FsFile.lock()`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { type LockGuard, MemoryShareLock } from "../mod.ts";
+import { Control, sleepSync } from "./control.ts";
+import { openDenoFile } from "./deno_file.ts";
+import {
+  libc,
+  LOCK_EX,
+  LOCK_UN,
+  monoNs,
+  nonblockingFlock,
+  openFd,
+} from "./libc.ts";
+import { runChild, RUNTIME } from "./proc.ts";
+import { quantile } from "./stats.ts";
+import type { Row } from "./table.ts";
+
+/** The hand-off variants. */
+export type Variant =
+  | "memshare-async"
+  | "memshare-sync"
+  | "raw-sync"
+  | "raw-nonblocking"
+  | "raw-worker"
+  | "fsfile";
+
+/** Row names of the variants. */
+export const VARIANT_NAMES: Record<Variant, string> = {
+  "memshare-async": "await acquire() ← await release()",
+  "memshare-sync": "acquireSync() ← releaseSync()",
+  "raw-sync": "raw FFI flock(EX) blocking the main thread",
+  "raw-nonblocking": "raw FFI flock(EX) nonblocking:true (pool thread)",
+  "raw-worker": "raw FFI flock(EX) blocking in a Worker",
+  "fsfile": "Deno await FsFile.lock() ← unlock()",
+};
+
+/** Name of the C hand-off row. */
+export const C_HANDOFF = "C flock(EX) blocking (fork, same protocol)";
+
+// Control block layout.
+const GO = 0;
+const WAITING = 1;
+const ACQUIRED = 2;
+const STAMP = 2; // f64 slot (bytes 16..23)
+const RESULTS = 16; // f64 slots from byte 128
+
+/** How long the holder keeps the lock in round `r` after the waiter announced itself: 1–8 ms. */
+export function holdMs(r: number): number {
+  return 1 + ((Math.imul(r, 2654435761) >>> 0) % 7000) / 1000;
+}
+
+/** One side's view of the lock under test. */
+interface Locker {
+  acquire(): void | Promise<void>;
+  release(): void | Promise<void>;
+  /** Where the holder's timestamp goes; valid while holding. */
+  stamp(): Float64Array;
+  close(): void | Promise<void>;
+}
+
+/** Builds the lock of `variant` over files in `dir`. */
+export async function makeLocker(
+  variant: Variant,
+  dir: string,
+  ctl: Control,
+): Promise<Locker> {
+  const lockPath = join(dir, `${variant}.lock`);
+  const ctlStamp = ctl.floats.subarray(STAMP, STAMP + 1);
+  if (variant === "memshare-async" || variant === "memshare-sync") {
+    const lock = new MemoryShareLock(`${variant}-data`, { length: 64, dir });
+    let guard: LockGuard | null = null;
+    const stamp = () => {
+      const memory = guard!.memory;
+      return new Float64Array(memory.buffer, memory.byteOffset, 1);
+    };
+    return variant === "memshare-async"
+      ? {
+        acquire: async () => {
+          guard = await lock.acquire();
+        },
+        release: () => guard!.release(),
+        stamp,
+        close: () => lock.close(),
+      }
+      : {
+        acquire: () => {
+          guard = lock.acquireSync();
+        },
+        release: () => guard!.releaseSync(),
+        stamp,
+        close: () => lock.close(),
+      };
+  }
+  if (variant === "fsfile") {
+    const file = openDenoFile(lockPath);
+    if (file === undefined) throw new Error("FsFile needs Deno");
+    return {
+      acquire: () => file.lock(true),
+      release: () => file.unlock(),
+      stamp: () => ctlStamp,
+      close: () => file.close(),
+    };
+  }
+  const fd = openFd(lockPath);
+  const release = () => {
+    if (libc.flock(fd, LOCK_UN) !== 0) throw new Error("flock UN");
+  };
+  const close = () => void libc.close(fd);
+  if (variant === "raw-sync") {
+    return {
+      acquire: () => {
+        if (libc.flock(fd, LOCK_EX) !== 0) throw new Error("flock EX");
+      },
+      release,
+      stamp: () => ctlStamp,
+      close,
+    };
+  }
+  if (variant === "raw-nonblocking") {
+    const flock = nonblockingFlock();
+    if (flock === undefined) throw new Error("nonblocking FFI needs Deno");
+    return {
+      acquire: async () => {
+        if (await flock(fd, LOCK_EX) !== 0) throw new Error("flock EX");
+      },
+      release,
+      stamp: () => ctlStamp,
+      close,
+    };
+  }
+  const worker = new Worker(
+    new URL("./flock_worker.ts", import.meta.url).href,
+    {
+      type: "module",
+    },
+  );
+  let pending: ((result: unknown) => void) | null = null;
+  worker.onmessage = (event: MessageEvent) => pending?.(event.data);
+  const next = () => new Promise((resolve) => (pending = resolve));
+  await next(); // "ready"
+  return {
+    acquire: async () => {
+      const done = next();
+      worker.postMessage(fd);
+      if (await done !== 0) throw new Error("flock EX in worker");
+    },
+    release,
+    stamp: () => ctlStamp,
+    close: () => {
+      worker.terminate();
+      close();
+    },
+  };
+}
+
+/**
+ * Plays one side of the ping-pong for `rounds` rounds. Side 0 takes the lock
+ * first and releases in odd rounds; side 1 waits in odd rounds. The waiter
+ * of round r stores its latency in the control block.
+ */
+export async function participate(
+  locker: Locker,
+  ctl: Control,
+  side: 0 | 1,
+  rounds: number,
+): Promise<void> {
+  const words = ctl.words;
+  let holding = false;
+  if (side === 0) {
+    await locker.acquire();
+    holding = true;
+    Atomics.store(words, GO, 1);
+  } else {
+    ctl.waitFor(GO, 1);
+  }
+  for (let r = 1; r <= rounds; r++) {
+    if (side === (r % 2 === 1 ? 0 : 1)) {
+      ctl.waitFor(WAITING, r);
+      sleepSync(holdMs(r));
+      const stamp = locker.stamp();
+      stamp[0] = monoNs();
+      const released = locker.release();
+      if (released !== undefined) await released;
+      holding = false;
+      ctl.waitFor(ACQUIRED, r);
+    } else {
+      Atomics.store(words, WAITING, r);
+      const acquired = locker.acquire();
+      if (acquired !== undefined) await acquired;
+      const now = monoNs();
+      holding = true;
+      ctl.floats[RESULTS + r] = now - locker.stamp()[0];
+      Atomics.store(words, ACQUIRED, r);
+    }
+  }
+  if (holding) await locker.release();
+  await locker.close();
+}
+
+/**
+ * Runs `variant` with a peer process; returns the latencies (ns) of the
+ * rounds after `warmup`.
+ */
+export async function handoffSamples(
+  variant: Variant,
+  dir: string,
+  rounds: number,
+  warmup: number,
+): Promise<number[]> {
+  const ctlPath = join(dir, `${variant}.ctl`);
+  const ctl = new Control(ctlPath);
+  const locker = await makeLocker(variant, dir, ctl);
+  const total = rounds + warmup;
+  const peer = runChild("handoff_peer.ts", [
+    variant,
+    dir,
+    ctlPath,
+    String(total),
+  ]);
+  await participate(locker, ctl, 0, total);
+  await peer;
+  return Array.from(
+    ctl.floats.subarray(RESULTS + warmup + 1, RESULTS + total + 1),
+  );
+}
+
+/** Measures every hand-off variant this runtime has. */
+export async function handoff(
+  dir: string,
+  rounds: number,
+  warmup: number,
+  log: (message: string) => void,
+): Promise<Row[]> {
+  const asyncRaw: Variant = RUNTIME === "deno"
+    ? "raw-nonblocking"
+    : "raw-worker";
+  const variants: Variant[] = [
+    "raw-sync",
+    asyncRaw,
+    "memshare-async",
+    "memshare-sync",
+    ...(RUNTIME === "deno" ? ["raw-worker", "fsfile"] as Variant[] : []),
+  ];
+  const p50 = new Map<Variant, number>();
+  const rows: Row[] = [];
+  for (const variant of variants) {
+    log(`hand-off: ${VARIANT_NAMES[variant]}`);
+    const samples = await handoffSamples(variant, dir, rounds, warmup);
+    const row: Row = {
+      section: "hand-off",
+      operation: VARIANT_NAMES[variant],
+      runtime: RUNTIME,
+      unit: "ns",
+      value: quantile(samples, 0.5),
+      p90: quantile(samples, 0.9),
+      notes: `${samples.length} hand-offs, holder keeps 1–8 ms`,
+    };
+    p50.set(variant, row.value);
+    const against = (base: Variant) => ({
+      name: VARIANT_NAMES[base].replace(/ \(.*\)$/, ""),
+      value: p50.get(base)!,
+    });
+    if (variant === "raw-sync") row.baselineRef = C_HANDOFF;
+    else if (variant === "memshare-async") {
+      row.baseline = against(asyncRaw);
+      row.target = { compare: "<=", ratio: 2 };
+    } else if (variant === "memshare-sync") {
+      row.baseline = against("raw-sync");
+      row.target = { compare: "<=", ratio: 2 };
+    } else if (variant === "fsfile") row.baseline = against(asyncRaw);
+    else row.baseline = against("raw-sync");
+    rows.push(row);
+  }
+  return rows;
+}
