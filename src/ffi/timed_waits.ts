@@ -20,8 +20,12 @@ export function timedWaits(
   return {
     wakeups: false,
     wake() {},
-    waitSync(_mapping, _offset, _expected, ms) {
-      sleep(ms);
+    waitSync(mapping, offset, expected, ms) {
+      // Like a futex: no sleep when the word already moved on.
+      const word = new Int32Array(mapping.buffer(offset, 4));
+      const moved = Atomics.load(word, 0) !== expected;
+      (word.buffer as ArrayBuffer).transfer(0);
+      if (!moved) sleep(ms);
     },
     waitAny(_words, ms) {
       return new Promise<void>((resolve) => {

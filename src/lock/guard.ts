@@ -9,15 +9,19 @@
 export interface GuardOwner {
   /** Releases the lock held by `guard` (hooks first); sync or async. */
   release(guard: LockGuard, sync: boolean): void | Promise<void>;
-  /** A fresh zero-copy buffer over the user region. */
+  /** The zero-copy buffer over the user region that guards view now. */
   region(): ArrayBuffer;
 }
 
 /**
- * Marks `guard` released and detaches its memory view; called by the owner
- * once the lock is released. Kept off the class so users cannot call it.
+ * Marks `guard` released; returns whether its memory was viewed (then the
+ * owner must detach the region buffer). Kept off the class so users cannot
+ * call it.
  */
-export let detachGuard: (guard: LockGuard) => void;
+export let markReleased: (guard: LockGuard) => boolean;
+
+/** One settled promise for every release without async work (saves an allocation per release). */
+const SETTLED: Promise<void> = Promise.resolve();
 
 /**
  * Held lock. Release it with `release()`, `releaseSync()`, `using` or
@@ -65,10 +69,10 @@ export class LockGuard implements Disposable, AsyncDisposable {
   /** Releases the lock, running release hooks (awaited). Idempotent. */
   release(): Promise<void> {
     if (this.#releasing !== null) return this.#releasing;
-    if (this.#released) return Promise.resolve();
+    if (this.#released) return SETTLED;
     try {
       const done = this.#owner.release(this, false);
-      this.#releasing = Promise.resolve(done);
+      this.#releasing = done === undefined ? SETTLED : done;
     } catch (error) {
       this.#releasing = Promise.reject(error);
     }
@@ -92,12 +96,9 @@ export class LockGuard implements Disposable, AsyncDisposable {
   }
 
   static {
-    detachGuard = (guard) => {
+    markReleased = (guard) => {
       guard.#released = true;
-      const view = guard.#view;
-      if (view !== null && view.buffer.byteLength > 0) {
-        (view.buffer as ArrayBuffer).transfer(0);
-      }
+      return guard.#view !== null;
     };
   }
 }

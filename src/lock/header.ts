@@ -13,7 +13,7 @@
  * | 16 | u32 | wake sequence (futex word) |
  * | 20 | u32 | processes waiting on the wake sequence |
  * | 24 | u32 | recovery count |
- * | 28 | u32 | reserved |
+ * | 28 | u32 | wake pending: set by the releaser that woke the sleepers, cleared by each waiter before it tries |
  * | 32 | f64 | holder since, ms since the epoch |
  * | 40 | f64 | acquisition count |
  * | 48 | 4×u32 | identity (dev/ino) of the lock file the holder locked |
@@ -46,6 +46,8 @@ const W_HOLDER = 3;
 export const WAKE_WORD = 4;
 /** Index in `Header.words` of the count of processes waiting on it. */
 export const WAITERS_WORD = 5;
+/** Index in `Header.words` of the wake-pending flag: one wake per round of sleeps, not one per release. */
+export const WAKE_PENDING_WORD = 7;
 const W_RECOVERIES = 6;
 const W_LOCK_ID = 12;
 // Float64 indexes.

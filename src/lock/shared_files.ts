@@ -34,6 +34,7 @@ export class SharedFiles {
   /** The mapping of header + region, once mapped. */
   mapping: Mapping | null = null;
   #dataHandle: Handle = -1;
+  #region: ArrayBuffer | null = null;
   /** Whether our length and tag were recorded in the header (under the lock). */
   #adopted = false;
   #directoryChecked = false;
@@ -180,6 +181,27 @@ export class SharedFiles {
   }
 
   /**
+   * The buffer guards view the user region through. One at a time: when a
+   * guard that viewed it is released, `retireRegion` moves the memory to a
+   * new buffer (`transfer()`, zero-copy), which detaches every view of the
+   * old one — cheaper than a new buffer per guard plus `transfer(0)`.
+   */
+  region(): ArrayBuffer {
+    if (this.#region === null || this.#region.detached) {
+      this.#region = this.mapping!.buffer(HEADER_SIZE, this.#length);
+    }
+    return this.#region;
+  }
+
+  /** Detaches all views of the current region buffer (see `region`). */
+  retireRegion(): void {
+    const region = this.#region;
+    this.#region = region === null || region.detached
+      ? null
+      : region.transfer();
+  }
+
+  /**
    * The header: the live one once mapped, else a copy read from the file
    * (`null` when the data file does not exist yet).
    */
@@ -204,7 +226,11 @@ export class SharedFiles {
   close(): void {
     const p = this.#platform;
     if (this.mapping !== null) {
-      // Detach the header views first: touching them after munmap would crash.
+      // Detach every view first: touching one after munmap would crash.
+      if (this.#region !== null && !this.#region.detached) {
+        this.#region.transfer(0);
+      }
+      this.#region = null;
       (this.header!.words.buffer as ArrayBuffer).transfer(0);
       this.header = null;
       p.unmap(this.mapping);
@@ -341,4 +367,8 @@ const REASONS: Record<string, string> = {
   EDQUOT: "disk quota exceeded",
   EROFS: "the filesystem is read-only",
   ENXIO: "is a FIFO, socket or device, not a regular file",
+  ERROR_ACCESS_DENIED: "access denied (or the file is being deleted)",
+  ERROR_SHARING_VIOLATION: "another program has it open without sharing",
+  ERROR_LOCK_VIOLATION: "another program holds a lock on it",
+  ERROR_DISK_FULL: "no space left on the device",
 };

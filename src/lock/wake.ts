@@ -2,13 +2,21 @@
  * Wake-ups between processes through the header: a waiting process counts
  * itself in the header's waiter word and sleeps on the wake word; a releaser
  * that sees other waiters bumps the wake word and wakes them. A releaser
- * that sees none makes no system call.
+ * that sees none makes no system call, and neither does one whose wake-up
+ * the sleepers have not yet acted on (the wake-pending flag): a process that
+ * releases and re-takes the lock in a loop wakes the others once per round,
+ * not once per release.
  *
  * @module
  */
 
 import type { Platform, WordWait } from "../ffi/platform.ts";
-import { type Header, WAITERS_WORD, WAKE_WORD } from "./header.ts";
+import {
+  type Header,
+  WAITERS_WORD,
+  WAKE_PENDING_WORD,
+  WAKE_WORD,
+} from "./header.ts";
 import type { SharedFiles } from "./shared_files.ts";
 import { type Sleeper, waitLoop } from "./wait_loop.ts";
 
@@ -59,6 +67,8 @@ export class Waiting implements Sleeper {
       Atomics.add(header.words, WAITERS_WORD, 1);
       this.#counted = header;
     }
+    // Re-arm before reading the sequence: a release after this wakes us.
+    Atomics.store(header.words, WAKE_PENDING_WORD, 0);
     this.word = {
       mapping: this.#files.mapping!,
       offset: WAKE_OFFSET,
@@ -80,6 +90,8 @@ export class Waiting implements Sleeper {
       waitLoop(this.#platform).remove(this);
     }
     if (this.#counted !== null) {
+      // Leaving after a wake we did not use: let the next release wake the rest.
+      Atomics.store(this.#counted.words, WAKE_PENDING_WORD, 0);
       Atomics.sub(this.#counted.words, WAITERS_WORD, 1);
       this.#counted = null;
     }
@@ -102,7 +114,10 @@ export function wakeWaiters(
   selfCounted: boolean,
 ): void {
   const words = files.header!.words;
-  if (Atomics.load(words, WAITERS_WORD) > (selfCounted ? 1 : 0)) {
+  if (
+    Atomics.load(words, WAITERS_WORD) > (selfCounted ? 1 : 0) &&
+    Atomics.compareExchange(words, WAKE_PENDING_WORD, 0, 1) === 0
+  ) {
     Atomics.add(words, WAKE_WORD, 1);
     platform.wake(files.mapping!, WAKE_OFFSET);
   }
