@@ -8,6 +8,7 @@
 import type { Platform } from "./platform.ts";
 import { posixPlatform } from "./posix.ts";
 import { runtime } from "./runtime.ts";
+import { windowsPlatform } from "./windows.ts";
 
 let current: Platform | undefined;
 
@@ -15,10 +16,7 @@ let current: Platform | undefined;
 export function currentPlatform(): Platform {
   if (current !== undefined) return current;
   try {
-    if (runtime.os === "windows") {
-      throw new Error("the Windows backend is not implemented yet");
-    }
-    current = posixPlatform();
+    current = runtime.os === "windows" ? windowsPlatform() : posixPlatform();
   } catch (cause) {
     const denied = cause instanceof Error &&
       (cause.name === "NotCapable" || cause.name === "PermissionDenied");

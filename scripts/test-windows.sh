@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs tests/windows.test.ts under the Windows builds of Deno and Bun, in
+# Wine, so the kernel32 platform is tested for real on this Linux machine.
+#
+#   scripts/test-windows.sh            # both runtimes
+#   scripts/test-windows.sh deno       # one of them
+#
+# WINE_RUN names the launcher (default: /work/shared/tools/wine-run.sh, which
+# fetches Wine 10 and the runtimes on first use, ~30 s). Exits non-zero if a
+# runtime's run fails; MEMSHARE_EXPECT_WINDOWS=1 makes the suite fail rather
+# than skip if it somehow does not run on Windows.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WINE_RUN=${WINE_RUN:-/work/shared/tools/wine-run.sh}
+[ -x "$WINE_RUN" ] || { echo "test-windows.sh: no Wine launcher at $WINE_RUN (set WINE_RUN)" >&2; exit 2; }
+export MEMSHARE_EXPECT_WINDOWS=1
+
+failed=()
+for runtime in "${@:-deno bun}"; do
+  for r in $runtime; do
+    echo "== Windows $r (Wine)"
+    start=$(date +%s)
+    case $r in
+      deno) cmd=(deno test --allow-all --no-check tests/windows.test.ts) ;;
+      bun) cmd=(bun test --timeout 120000 tests/windows.test.ts) ;;
+      *) echo "test-windows.sh: unknown runtime $r" >&2; exit 2 ;;
+    esac
+    if "$WINE_RUN" "${cmd[@]}"; then
+      echo "== Windows $r: passed in $(( $(date +%s) - start )) s"
+    else
+      echo "== Windows $r: FAILED after $(( $(date +%s) - start )) s" >&2
+      failed+=("$r")
+    fi
+  done
+done
+[ ${#failed[@]} -eq 0 ] || { echo "test-windows.sh: failed under: ${failed[*]}" >&2; exit 1; }

@@ -1,0 +1,561 @@
+/**
+ * The Windows platform (kernel32) for real: the platform calls, the lock
+ * built on them, and exclusion and crash recovery across processes of the
+ * same runtime. Runs only on Windows — here, the Windows builds of Deno and
+ * Bun under Wine (`scripts/test-windows.sh`); elsewhere every test skips.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LockTimeoutError, MemoryShareLock } from "../mod.ts";
+import { currentPlatform } from "../src/ffi/current.ts";
+import { OsError, type Platform } from "../src/ffi/platform.ts";
+import { fixture, RUNTIME, sleep, tempDir } from "./helpers.ts";
+
+const WINDOWS = process.platform === "win32";
+const skip = !WINDOWS && "Windows only (scripts/test-windows.sh runs it)";
+/** Generous: every process start under Wine costs about a second. */
+const timeout = 120_000;
+
+/** A test that runs on Windows only. */
+function windowsTest(name: string, fn: () => void | Promise<void>): void {
+  test(name, { skip, timeout }, fn);
+}
+
+const platform = (): Platform => currentPlatform();
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards. */
+async function inTempDir(fn: (dir: string) => void | Promise<void>) {
+  const dir = tempDir();
+  try {
+    await fn(dir.path);
+  } finally {
+    dir.remove();
+  }
+}
+
+/** Whether `fn` throws an `OsError` with `code`. */
+function throwsCode(fn: () => unknown, code: string): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof OsError, `expected an OsError, got ${e}`);
+    assert.equal(e.code, code, e.message);
+    return true;
+  });
+}
+
+test("the runner that expects Windows really runs on Windows", () => {
+  // scripts/test-windows.sh sets this, so a wrong platform cannot turn every
+  // test below into a silent skip.
+  if (process.env.MEMSHARE_EXPECT_WINDOWS === "1") {
+    assert.equal(process.platform, "win32");
+  }
+});
+
+// ---------------------------------------------------------------- platform
+
+windowsTest(
+  "the kernel32 platform is selected, with Windows paths and identity",
+  () => {
+    const p = platform();
+    const arch = process.arch === "arm64" ? "aarch64" : "x86_64";
+    assert.equal(p.os, "windows");
+    assert.equal(p.table, `windows-${arch}`);
+    assert.equal(p.path.sep, "\\");
+    assert.equal(p.pid(), process.pid);
+    assert.equal(p.uid(), -1);
+    assert.equal(p.cwd(), process.cwd());
+  },
+);
+
+windowsTest(
+  "env reads the process environment; defaultDirectory is %TEMP%\\memshare",
+  () => {
+    const p = platform();
+    assert.equal(p.env("PATH"), process.env.PATH);
+    assert.equal(p.env("MEMSHARE_SURELY_UNSET_VARIABLE"), undefined);
+    const expected = join(tmpdir(), "memshare").toLowerCase();
+    assert.equal(p.defaultDirectory().toLowerCase(), expected);
+  },
+);
+
+windowsTest(
+  "openFile: ENOENT when missing, creates once, and two opens name one file",
+  async () => {
+    await inTempDir((dir) => {
+      const p = platform();
+      const path = join(dir, "x.lock");
+      throwsCode(() => p.openFile(path, false, 0o600), "ENOENT");
+      throwsCode(() => p.openFile(join(dir, "no", "x"), true, 0o600), "ENOENT");
+      const a = p.openFile(path, true, 0o600);
+      const b = p.openFile(path, true, 0o600);
+      try {
+        const sa = p.statHandle(a);
+        assert.deepEqual(p.statHandle(b), sa);
+        assert.deepEqual(p.statPath(path), sa);
+        assert.equal(sa.kind, "file");
+        assert.equal(sa.size, 0);
+        assert.equal(sa.links, 1);
+        assert.equal(sa.uid, -1);
+        assert.notDeepEqual(sa.id, [0, 0, 0, 0]);
+      } finally {
+        p.close(a);
+        p.close(b);
+      }
+    });
+  },
+);
+
+windowsTest(
+  "statPath: null when missing; directories and devices are what they are",
+  async () => {
+    await inTempDir((dir) => {
+      const p = platform();
+      assert.equal(p.statPath(join(dir, "missing")), null);
+      assert.equal(p.statPath(join(dir, "no", "missing")), null);
+      assert.equal(p.statPath(dir)!.kind, "directory");
+      assert.equal(p.makeDirectory(join(dir, "sub"), 0o700), true);
+      assert.equal(p.makeDirectory(join(dir, "sub"), 0o700), false);
+      assert.equal(p.statPath(join(dir, "sub"))!.kind, "directory");
+      throwsCode(() => p.openFile(join(dir, "sub"), true, 0o600), "EISDIR");
+      // "NUL" is the null device in every directory: opened, but never a file.
+      const nul = p.openFile(join(dir, "NUL"), true, 0o600);
+      try {
+        assert.equal(p.statHandle(nul).kind, "other");
+      } finally {
+        p.close(nul);
+      }
+    });
+  },
+);
+
+windowsTest(
+  "tryLock excludes a second handle; shared probes coexist; unlock lets it in",
+  async () => {
+    await inTempDir((dir) => {
+      const p = platform();
+      const path = join(dir, "x.lock");
+      const a = p.openFile(path, true, 0o600);
+      const b = p.openFile(path, false, 0o600);
+      try {
+        assert.equal(p.tryLock(a), true);
+        assert.equal(p.tryLock(b), false);
+        assert.equal(p.tryLock(b, true), false);
+        p.unlock(a);
+        assert.equal(p.tryLock(a, true), true);
+        assert.equal(p.tryLock(b, true), true);
+        assert.equal(p.tryLock(b), false);
+        p.unlock(a);
+        p.unlock(b);
+        assert.equal(p.tryLock(b), true);
+        p.unlock(b);
+        assert.throws(() => p.unlock(b), OsError);
+      } finally {
+        p.close(a);
+        p.close(b);
+      }
+      // The lock file itself is never written.
+      assert.equal(p.statPath(path)!.size, 0);
+    });
+  },
+);
+
+windowsTest(
+  "map, write, flush, read back; extend grows (never shrinks), even while mapped",
+  async () => {
+    await inTempDir((dir) => {
+      const p = platform();
+      const path = join(dir, "data");
+      const handle = p.openFile(path, true, 0o600);
+      const other = p.openFile(path, false, 0o600);
+      try {
+        p.extend(handle, 4096);
+        assert.equal(p.statHandle(handle).size, 4096);
+        const mapping = p.map(handle, 4096);
+        const view = new Uint8Array(mapping.buffer(100, 4));
+        view.set([1, 2, 3, 4]);
+        p.flush(mapping);
+        // Another opener with a longer region grows the file under our mapping.
+        p.extend(other, 8192);
+        p.extend(other, 100);
+        assert.equal(p.statHandle(handle).size, 8192);
+        const second = p.map(other, 8192);
+        const seen = new Uint8Array(second.buffer(100, 4));
+        assert.deepEqual([...seen], [1, 2, 3, 4]);
+        seen[0] = 9;
+        assert.equal(view[0], 9);
+        for (const [m, v] of [[mapping, view], [second, seen]] as const) {
+          (v.buffer as ArrayBuffer).transfer(0);
+          p.unmap(m);
+        }
+        const back = new Uint8Array(4);
+        assert.equal(p.readAt(handle, back, 100), 4);
+        assert.deepEqual([...back], [9, 2, 3, 4]);
+        assert.equal(p.readAt(handle, back, 8190), 2);
+        assert.equal(p.readAt(handle, back, 2 ** 33), 0);
+      } finally {
+        p.close(handle);
+        p.close(other);
+      }
+    });
+  },
+);
+
+/** Whether this system makes real symbolic links (Wine's CreateSymbolicLinkW is a stub). */
+function makesSymlinks(): boolean {
+  if (!WINDOWS) return false;
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir.path, "target"), "x");
+    symlinkSync(join(dir.path, "target"), join(dir.path, "link"));
+    return platform().statPath(join(dir.path, "link"))?.kind === "symlink";
+  } catch {
+    return false;
+  } finally {
+    dir.remove();
+  }
+}
+
+test("a symbolic link at a lock or data path is refused, never followed", {
+  skip: skip || (!makesSymlinks() && "this system makes no symbolic links"),
+  timeout,
+}, async () => {
+  await inTempDir((dir) => {
+    const p = platform();
+    const target = join(dir, "target");
+    writeFileSync(target, "keep");
+    const link = join(dir, "link");
+    symlinkSync(target, link);
+    throwsCode(() => p.openFile(link, true, 0o600), "ELOOP");
+    const dangling = join(dir, "dangling");
+    symlinkSync(join(dir, "missing"), dangling);
+    throwsCode(() => p.openFile(dangling, true, 0o600), "ELOOP");
+    assert.equal(p.statPath(join(dir, "missing")), null);
+    assert.equal(p.statPath(target)!.size, 4);
+  });
+});
+
+// ---------------------------------------------------------------- the lock
+
+/** A lock in a fresh temporary directory; closed and removed by `dispose`. */
+function freshLock(
+  options: Partial<ConstructorParameters<typeof MemoryShareLock>[1]> = {},
+) {
+  const dir = tempDir();
+  const lock = new MemoryShareLock("win", {
+    length: 16,
+    dir: dir.path,
+    ...options,
+  });
+  return {
+    lock,
+    dir: dir.path,
+    dispose: async () => {
+      await lock.close();
+      dir.remove();
+    },
+  };
+}
+
+/** Holds `lockPath` through a handle of its own, as another process would. */
+function outsideHolder(lockPath: string): () => void {
+  const p = platform();
+  const handle = p.openFile(lockPath, true, 0o600);
+  assert.equal(p.tryLock(handle), true);
+  return () => {
+    p.unlock(handle);
+    p.close(handle);
+  };
+}
+
+windowsTest(
+  "acquire, release, tryAcquire and acquireSync; memory persists between holders",
+  async () => {
+    const { lock, dispose } = freshLock();
+    try {
+      assert.equal(lock.isLocked(), false);
+      const guard = await lock.acquire();
+      assert.equal(guard.recovered, false);
+      assert.equal(lock.isLocked(), true);
+      assert.equal(lock.tryAcquire(), null);
+      guard.memory.set([1, 2, 3]);
+      const info = lock.info();
+      assert.equal(info.holderPid, process.pid);
+      assert.equal(info.locked, true);
+      await guard.release();
+      assert.equal(lock.isLocked(), false);
+
+      const sync = lock.acquireSync();
+      assert.deepEqual([...sync.memory.subarray(0, 4)], [1, 2, 3, 0]);
+      sync.releaseSync();
+      const tried = lock.tryAcquire();
+      assert.ok(tried !== null);
+      tried.releaseSync();
+      assert.equal(lock.info().acquisitions, 3);
+      assert.equal(lock.info().recoveries, 0);
+    } finally {
+      await dispose();
+    }
+  },
+);
+
+windowsTest(
+  "timeouts and aborts against an outside holder; hooks run in order",
+  async () => {
+    const { lock, dispose } = freshLock();
+    const events: string[] = [];
+    lock.addAcquireHook((memory) => {
+      events.push(`acquire ${memory[0]}`);
+    });
+    lock.addReleaseHook((memory) => {
+      memory[0]++;
+      events.push("release");
+    });
+    try {
+      (await lock.acquire()).releaseSync(); // creates the files
+      const release = outsideHolder(lock.lockPath);
+      try {
+        assert.equal(lock.isLocked(), true);
+        assert.equal(lock.tryAcquire(), null);
+        await assert.rejects(lock.acquire({ timeout: 0 }), LockTimeoutError);
+        await assert.rejects(lock.acquire({ timeout: 50 }), LockTimeoutError);
+        assert.throws(
+          () => lock.acquireSync({ timeout: 50 }),
+          LockTimeoutError,
+        );
+        const controller = new AbortController();
+        const aborted = lock.acquire({ signal: controller.signal });
+        setTimeout(() => controller.abort(new Error("stop")), 20);
+        await assert.rejects(aborted, /stop/);
+        const waiting = lock.acquire({ timeout: 10_000 });
+        await sleep(30);
+        release();
+        const guard = await waiting;
+        await guard.release();
+      } catch (error) {
+        release();
+        throw error;
+      }
+      assert.deepEqual(events, [
+        "acquire 0",
+        "release",
+        "acquire 1",
+        "release",
+      ]);
+    } finally {
+      await dispose();
+    }
+  },
+);
+
+windowsTest("a lock without dir lives in %TEMP%\\memshare", async () => {
+  const name = `win-default-${process.pid}-${Date.now()}`;
+  const lock = new MemoryShareLock(name, { length: 8 });
+  try {
+    assert.equal(
+      lock.path.toLowerCase(),
+      join(tmpdir(), "memshare", name).toLowerCase(),
+    );
+    await lock.run((memory) => {
+      memory[0] = 1;
+    });
+    assert.equal(platform().statPath(lock.path)!.size, 128 + 8);
+  } finally {
+    await lock.close();
+    rmSync(lock.path, { force: true });
+    rmSync(lock.lockPath, { force: true });
+  }
+});
+
+// ---------------------------------------------------------------- processes
+
+/** A child process and its exit. */
+interface Child {
+  readonly process: ChildProcess;
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+/**
+ * Starts `args` under this same runtime (its Windows executable). No stdio
+ * pipes: Deno under Wine panics in its named-pipe code with piped children,
+ * so children report through memshare itself and stderr is inherited.
+ */
+function spawnRuntime(args: string[]): Child {
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>(
+    (resolve) => child.on("close", (code, signal) => resolve({ code, signal })),
+  );
+  return { process: child, exited };
+}
+
+/** Starts tests/fixtures/windows_child.ts; Deno gets only --allow-ffi. */
+function startChild(args: string[]): Child {
+  const script = fixture("windows_child.ts");
+  return spawnRuntime(
+    RUNTIME === "deno"
+      ? ["run", "--quiet", "--no-prompt", "--allow-ffi", script, ...args]
+      : [script, ...args],
+  );
+}
+
+/** Waits for `child` to exit 0. */
+async function exitsCleanly(child: Child): Promise<void> {
+  const { code, signal } = await child.exited;
+  assert.equal(code, 0, `child exited ${code ?? signal} (stderr above)`);
+}
+
+/** Kills what still runs and waits, so no child outlives its test. */
+async function reap(children: Child[]): Promise<void> {
+  for (const child of children) {
+    if (child.process.exitCode === null) child.process.kill();
+  }
+  await Promise.all(children.map((child) => child.exited));
+}
+
+/** Polls `check` every 20 ms until it holds (or fails after `ms`). */
+async function until(what: string, check: () => boolean, ms = 60_000) {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The u32 at `at` in a lock's memory, read under the lock. */
+function readU32(lock: MemoryShareLock, at = 0): number {
+  const guard = lock.acquireSync({ timeout: 10_000 });
+  try {
+    return new DataView(guard.memory.buffer).getUint32(at, true);
+  } finally {
+    guard.releaseSync();
+  }
+}
+
+/** The "win" lock of `dir`, the one the fixture uses. */
+function childLock(dir: string, name = "win"): MemoryShareLock {
+  return new MemoryShareLock(name, { length: 16, dir });
+}
+
+windowsTest(
+  "processAlive: this process yes; an exited child and an unused pid no",
+  async () => {
+    const p = platform();
+    assert.equal(p.processAlive(p.pid()), true);
+    assert.equal(p.processAlive(4 * 1_000_003), false);
+    const child = spawnRuntime(["--version"]);
+    const pid = child.process.pid!;
+    await exitsCleanly(child);
+    assert.equal(p.processAlive(pid), false);
+  },
+);
+
+windowsTest(
+  "children exclude each other: a read-yield-write counter comes out exact",
+  async () => {
+    const CHILDREN = 3;
+    const ITERATIONS = 60;
+    const dir = tempDir();
+    const lock = childLock(dir.path);
+    const ready = childLock(dir.path, "win-ready");
+    const children: Child[] = [];
+    try {
+      // Hold the lock until every child has started, so that all contend at once.
+      const gate = await lock.acquire();
+      for (let i = 0; i < CHILDREN; i++) {
+        children.push(
+          startChild(["count", dir.path, String(ITERATIONS), String(i + 1)]),
+        );
+      }
+      await until("the children are ready", () => readU32(ready) === CHILDREN);
+      await gate.release();
+      for (const child of children) await exitsCleanly(child);
+      assert.equal(readU32(lock), CHILDREN * ITERATIONS);
+      // The gate, every increment, and the read just above.
+      assert.equal(lock.info().acquisitions, 1 + CHILDREN * ITERATIONS + 1);
+      // They took turns, not one after the other: the exact count means something.
+      const switches = readU32(lock, 8);
+      assert.ok(switches > CHILDREN, `only ${switches} hand-overs`);
+    } finally {
+      await reap(children);
+      await lock.close();
+      await ready.close();
+      dir.remove();
+    }
+  },
+);
+
+windowsTest(
+  "a child holder is named by a timeout, and its release lets us in",
+  async () => {
+    const dir = tempDir();
+    const lock = childLock(dir.path);
+    const control = childLock(dir.path, "win-control");
+    const children: Child[] = [];
+    try {
+      const holder = startChild(["hold", dir.path, "0102"]);
+      children.push(holder);
+      const pid = holder.process.pid!;
+      await until(
+        "the child holds the lock",
+        () => lock.info().holderPid === pid,
+      );
+      assert.equal(lock.tryAcquire(), null);
+      assert.equal(lock.isLocked(), true);
+      await assert.rejects(
+        lock.acquire({ timeout: 100 }),
+        (e: unknown) => e instanceof LockTimeoutError && e.holderPid === pid,
+      );
+      const waiting = lock.acquire({ timeout: 30_000 });
+      await control.run((memory) => {
+        memory[0] = 1;
+      });
+      const guard = await waiting;
+      assert.equal(guard.recovered, false);
+      assert.deepEqual([...guard.memory.subarray(0, 2)], [1, 2]);
+      await guard.release();
+      await exitsCleanly(holder);
+    } finally {
+      await reap(children);
+      await lock.close();
+      await control.close();
+      dir.remove();
+    }
+  },
+);
+
+windowsTest(
+  "a holder killed while holding (TerminateProcess): the next acquire recovers its data",
+  async () => {
+    const dir = tempDir();
+    const lock = childLock(dir.path);
+    const children: Child[] = [];
+    try {
+      const holder = startChild(["hold", dir.path, "cafe"]);
+      children.push(holder);
+      const pid = holder.process.pid!;
+      await until(
+        "the child holds the lock",
+        () => lock.info().holderPid === pid,
+      );
+      holder.process.kill();
+      await holder.exited;
+      const guard = await lock.acquire({ timeout: 30_000 });
+      assert.equal(guard.recovered, true);
+      assert.deepEqual([...guard.memory.subarray(0, 2)], [0xca, 0xfe]);
+      await guard.release();
+      const info = lock.info();
+      assert.equal(info.recoveries, 1);
+      assert.equal(info.locked, false);
+      assert.equal(info.holderPid, null);
+    } finally {
+      await reap(children);
+      await lock.close();
+      dir.remove();
+    }
+  },
+);
