@@ -24,7 +24,7 @@ import {
   startFixture,
   tempDir,
 } from "./helpers.ts";
-import { fixture, RUNTIME } from "./helpers.ts";
+import { fixture, posixOnly, RUNTIME, WINDOWS } from "./helpers.ts";
 import { freshLock, outsideCanLock, outsideHolder } from "./lock_helpers.ts";
 
 const mode = (path: string) => statSync(path).mode & 0o7777;
@@ -35,8 +35,10 @@ describe("files on disk", () => {
     const custom = freshLock({ length: 3, mode: 0o640 });
     try {
       await lock.run(() => {});
-      assert.equal(mode(lock.path), 0o600);
-      assert.equal(mode(lock.lockPath), 0o600);
+      if (!WINDOWS) {
+        assert.equal(mode(lock.path), 0o600);
+        assert.equal(mode(lock.lockPath), 0o600);
+      }
       assert.equal(statSync(lock.path).size, HEADER_SIZE + 10);
       assert.equal(
         statSync(lock.lockPath).size,
@@ -45,8 +47,10 @@ describe("files on disk", () => {
       );
       assert.equal(readFileSync(lock.path).subarray(0, 4).toString(), "MSHL");
       await custom.lock.run(() => {});
-      assert.equal(mode(custom.lock.path), 0o640);
-      assert.equal(mode(custom.lock.lockPath), 0o640);
+      if (!WINDOWS) {
+        assert.equal(mode(custom.lock.path), 0o640);
+        assert.equal(mode(custom.lock.lockPath), 0o640);
+      }
     } finally {
       await dispose();
       await custom.dispose();
@@ -110,34 +114,42 @@ describe("refused paths", () => {
     }
   }
 
-  test("a symlink planted at the data path is refused and its target untouched", async () => {
-    const outside = tempDir();
-    try {
-      const target = join(outside.path, "precious");
-      writeFileSync(target, "do not touch");
-      await refuses(
-        (dir) => symlinkSync(target, join(dir, "target")),
-        "ELOOP",
-        () => assert.equal(readFileSync(target, "utf8"), "do not touch"),
-      );
-    } finally {
-      outside.remove();
-    }
-  });
+  test(
+    "a symlink planted at the data path is refused and its target untouched",
+    posixOnly("symlinks need privileges on Windows and are stubs under Wine"),
+    async () => {
+      const outside = tempDir();
+      try {
+        const target = join(outside.path, "precious");
+        writeFileSync(target, "do not touch");
+        await refuses(
+          (dir) => symlinkSync(target, join(dir, "target")),
+          "ELOOP",
+          () => assert.equal(readFileSync(target, "utf8"), "do not touch"),
+        );
+      } finally {
+        outside.remove();
+      }
+    },
+  );
 
-  test("a symlink at the lock path is refused, even a dangling one (nothing is created through it)", async () => {
-    const outside = tempDir();
-    try {
-      const target = join(outside.path, "would-be-created");
-      await refuses(
-        (dir) => symlinkSync(target, join(dir, "target.lock")),
-        "ELOOP",
-        () => assert.throws(() => statSync(target)),
-      );
-    } finally {
-      outside.remove();
-    }
-  });
+  test(
+    "a symlink at the lock path is refused, even a dangling one (nothing is created through it)",
+    posixOnly("symlinks need privileges on Windows and are stubs under Wine"),
+    async () => {
+      const outside = tempDir();
+      try {
+        const target = join(outside.path, "would-be-created");
+        await refuses(
+          (dir) => symlinkSync(target, join(dir, "target.lock")),
+          "ELOOP",
+          () => assert.throws(() => statSync(target)),
+        );
+      } finally {
+        outside.remove();
+      }
+    },
+  );
 
   test("a directory at the data path is refused", async () => {
     await refuses(
@@ -146,27 +158,35 @@ describe("refused paths", () => {
     );
   });
 
-  test("a FIFO at the data path is refused without blocking", async () => {
-    await refuses(
-      (dir) => execFileSync("mkfifo", [join(dir, "target")]),
-      /^(ENOTREG|ENXIO)$/,
-    );
-  });
-
-  test("a data path hard-linked to a file elsewhere is refused, the file unchanged", async () => {
-    const outside = tempDir();
-    try {
-      const target = join(outside.path, "elsewhere");
-      writeFileSync(target, "x");
+  test(
+    "a FIFO at the data path is refused without blocking",
+    posixOnly("FIFOs"),
+    async () => {
       await refuses(
-        (dir) => linkSync(target, join(dir, "target")),
-        "EHARDLINK",
-        () => assert.equal(readFileSync(target, "utf8"), "x"),
+        (dir) => execFileSync("mkfifo", [join(dir, "target")]),
+        /^(ENOTREG|ENXIO)$/,
       );
-    } finally {
-      outside.remove();
-    }
-  });
+    },
+  );
+
+  test(
+    "a data path hard-linked to a file elsewhere is refused, the file unchanged",
+    posixOnly("the hard-link count check uses st_nlink"),
+    async () => {
+      const outside = tempDir();
+      try {
+        const target = join(outside.path, "elsewhere");
+        writeFileSync(target, "x");
+        await refuses(
+          (dir) => linkSync(target, join(dir, "target")),
+          "EHARDLINK",
+          () => assert.equal(readFileSync(target, "utf8"), "x"),
+        );
+      } finally {
+        outside.remove();
+      }
+    },
+  );
 
   test("a data file that is not memshare's is refused and left byte for byte", async () => {
     const garbage = Buffer.from("#!/bin/sh\necho this is somebody's script\n");
@@ -234,34 +254,44 @@ describe("the default directory", () => {
     return JSON.parse(result.stdout.trim());
   }
 
-  test("is created 0700 under $XDG_RUNTIME_DIR", async () => {
-    const d = tempDir();
-    try {
-      const out = await attempt(d.path);
-      assert.equal(out.path, join(d.path, "memshare", "bot"));
-      assert.equal(mode(join(d.path, "memshare")), 0o700);
-      assert.equal(mode(join(d.path, "memshare", "bot")), 0o600);
-    } finally {
-      d.remove();
-    }
-  });
+  test(
+    "is created 0700 under $XDG_RUNTIME_DIR",
+    posixOnly("XDG_RUNTIME_DIR and POSIX modes"),
+    async () => {
+      const d = tempDir();
+      try {
+        const out = await attempt(d.path);
+        assert.equal(out.path, join(d.path, "memshare", "bot"));
+        assert.equal(mode(join(d.path, "memshare")), 0o700);
+        assert.equal(mode(join(d.path, "memshare", "bot")), 0o600);
+      } finally {
+        d.remove();
+      }
+    },
+  );
 
-  test("is refused when group- or world-writable", async () => {
-    const d = tempDir();
-    try {
-      mkdirSync(join(d.path, "memshare"));
-      chmodSync(join(d.path, "memshare"), 0o777);
-      const out = await attempt(d.path);
-      assert.equal(out.error, "LockFileError");
-      assert.match(out.message, /world-writable/);
-      assert.match(out.message, new RegExp(join(d.path, "memshare")));
-    } finally {
-      d.remove();
-    }
-  });
+  test(
+    "is refused when group- or world-writable",
+    posixOnly("POSIX modes"),
+    async () => {
+      const d = tempDir();
+      try {
+        mkdirSync(join(d.path, "memshare"));
+        chmodSync(join(d.path, "memshare"), 0o777);
+        const out = await attempt(d.path);
+        assert.equal(out.error, "LockFileError");
+        assert.match(out.message, /world-writable/);
+        assert.match(out.message, new RegExp(join(d.path, "memshare")));
+      } finally {
+        d.remove();
+      }
+    },
+  );
 
   test("is refused when owned by another user", {
-    skip: process.getuid?.() !== 0 && "needs root to chown",
+    skip: WINDOWS
+      ? "POSIX only: uids"
+      : process.getuid?.() !== 0 && "needs root to chown",
   }, async () => {
     const d = tempDir();
     try {
@@ -276,76 +306,97 @@ describe("the default directory", () => {
     }
   });
 
-  test("a symlink in place of the default directory is refused", async () => {
-    const d = tempDir();
-    const elsewhere = tempDir();
-    try {
-      symlinkSync(elsewhere.path, join(d.path, "memshare"));
-      const out = await attempt(d.path);
-      assert.equal(out.error, "LockFileError");
-      assert.match(out.message, /not a directory/);
-    } finally {
-      d.remove();
-      elsewhere.remove();
-    }
-  });
+  test(
+    "a symlink in place of the default directory is refused",
+    posixOnly("symlinks and XDG_RUNTIME_DIR"),
+    async () => {
+      const d = tempDir();
+      const elsewhere = tempDir();
+      try {
+        symlinkSync(elsewhere.path, join(d.path, "memshare"));
+        const out = await attempt(d.path);
+        assert.equal(out.error, "LockFileError");
+        assert.match(out.message, /not a directory/);
+      } finally {
+        d.remove();
+        elsewhere.remove();
+      }
+    },
+  );
 });
 
 describe("a lock file deleted or replaced while in use", () => {
-  test("a newcomer on the new lock file waits while the holder still holds the old one", async () => {
-    const { lock, dir, dispose } = freshLock({ length: 16 });
-    try {
-      const guard = await lock.acquire();
-      unlinkSync(lock.lockPath);
-      const name = lock.path.slice(dir.length + 1);
-      // The newcomer creates a new lock file and gets its OS lock at once;
-      // only the header tells it the lock is held.
-      const blocked = startFixture(RUNTIME, "attempt.ts", [name, dir, "300"]);
-      const first = JSON.parse((await blocked.exited, blocked.stdout().trim()));
-      assert.equal(
-        first.error,
-        "LockTimeoutError",
-        blocked.stdout() + blocked.stderr(),
-      );
-      await guard.release();
-      const later = startFixture(RUNTIME, "attempt.ts", [name, dir, "2000"]);
-      await later.exited;
-      assert.equal(
-        JSON.parse(later.stdout().trim()).acquired,
-        true,
-        later.stdout(),
-      );
-    } finally {
-      await dispose();
-    }
-  });
-
-  test("after the lock file is replaced, a client holding the new file excludes us", async () => {
-    const { lock, dispose } = freshLock();
-    try {
-      await lock.run(() => {});
-      rmSync(lock.lockPath);
-      const outside = outsideHolder(lock.lockPath); // e.g. Python's filelock on the new file
+  test(
+    "a newcomer on the new lock file waits while the holder still holds the old one",
+    posixOnly(
+      "an open lock file is not unlinked the same way on Windows (delete pending)",
+    ),
+    async () => {
+      const { lock, dir, dispose } = freshLock({ length: 16 });
       try {
-        // An uncontended acquire checks the path at most every 100 ms (the
-        // cost of a stat on the hot path); let that interval pass.
-        await sleep(150);
-        await assert.rejects(lock.acquire({ timeout: 150 }), LockTimeoutError);
-        assert.equal(lock.tryAcquire(), null);
-        outside.release();
-        const guard = lock.tryAcquire();
-        assert.notEqual(guard, null);
-        assert.equal(
-          outsideCanLock(lock.lockPath),
-          false,
-          "we now lock the file at the path",
+        const guard = await lock.acquire();
+        unlinkSync(lock.lockPath);
+        const name = lock.path.slice(dir.length + 1);
+        // The newcomer creates a new lock file and gets its OS lock at once;
+        // only the header tells it the lock is held.
+        const blocked = startFixture(RUNTIME, "attempt.ts", [name, dir, "300"]);
+        const first = JSON.parse(
+          (await blocked.exited, blocked.stdout().trim()),
         );
-        guard!.releaseSync();
+        assert.equal(
+          first.error,
+          "LockTimeoutError",
+          blocked.stdout() + blocked.stderr(),
+        );
+        await guard.release();
+        const later = startFixture(RUNTIME, "attempt.ts", [name, dir, "2000"]);
+        await later.exited;
+        assert.equal(
+          JSON.parse(later.stdout().trim()).acquired,
+          true,
+          later.stdout(),
+        );
       } finally {
-        outside.close();
+        await dispose();
       }
-    } finally {
-      await dispose();
-    }
-  });
+    },
+  );
+
+  test(
+    "after the lock file is replaced, a client holding the new file excludes us",
+    posixOnly(
+      "an open lock file is not unlinked the same way on Windows (delete pending)",
+    ),
+    async () => {
+      const { lock, dispose } = freshLock();
+      try {
+        await lock.run(() => {});
+        rmSync(lock.lockPath);
+        const outside = outsideHolder(lock.lockPath); // e.g. Python's filelock on the new file
+        try {
+          // An uncontended acquire checks the path at most every 100 ms (the
+          // cost of a stat on the hot path); let that interval pass.
+          await sleep(150);
+          await assert.rejects(
+            lock.acquire({ timeout: 150 }),
+            LockTimeoutError,
+          );
+          assert.equal(lock.tryAcquire(), null);
+          outside.release();
+          const guard = lock.tryAcquire();
+          assert.notEqual(guard, null);
+          assert.equal(
+            outsideCanLock(lock.lockPath),
+            false,
+            "we now lock the file at the path",
+          );
+          guard!.releaseSync();
+        } finally {
+          outside.close();
+        }
+      } finally {
+        await dispose();
+      }
+    },
+  );
 });

@@ -171,3 +171,11 @@ export async function run(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Whether the tests run on Windows (for the Windows builds under Wine, or on Windows itself). */
+export const WINDOWS: boolean = process.platform === "win32";
+
+/** A `skip` option for tests of POSIX-only behaviour, with the reason shown on Windows. */
+export function posixOnly(reason: string): { skip: string | false } {
+  return { skip: WINDOWS && `POSIX only: ${reason}` };
+}
