@@ -156,13 +156,16 @@ test("a sleep on a shared word returns at once if the word already changed, else
       const words = new Int32Array(mapping.buffer(0, 64));
       words[4] = 7;
       let start = performance.now();
-      platform.waitSync(mapping, 16, 8, 2_000);
+      platform.waitSync(
+        { lockPath: "", mapping, offset: 16, expected: 8 },
+        2_000,
+      );
       assert.ok(
         performance.now() - start < 1_000,
         "a stale expected value must not sleep",
       );
       start = performance.now();
-      platform.waitSync(mapping, 16, 7, 60);
+      platform.waitSync({ lockPath: "", mapping, offset: 16, expected: 7 }, 60);
       const slept = performance.now() - start;
       assert.ok(slept >= 40, `slept only ${slept} ms`);
       (words.buffer as ArrayBuffer).transfer(0);
@@ -192,7 +195,15 @@ test(
         await child.waitFor("ready");
         const words = new Int32Array(mapping.buffer(0, 64));
         const start = performance.now();
-        platform.waitSync(mapping, 16, Atomics.load(words, 4), 20_000);
+        platform.waitSync(
+          {
+            lockPath: "",
+            mapping,
+            offset: 16,
+            expected: Atomics.load(words, 4),
+          },
+          20_000,
+        );
         const slept = performance.now() - start;
         assert.ok(slept < 15_000, `not woken: slept ${slept} ms`);
         assert.equal(Atomics.load(words, 4), 1);

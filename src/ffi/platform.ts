@@ -45,10 +45,16 @@ export interface Mapping {
   buffer(offset: number, length: number): ArrayBuffer;
 }
 
-/** A 32-bit word of a mapping to sleep on while it holds `expected`. */
-export interface WordWait {
-  /** The mapping the word is in. */
-  readonly mapping: Mapping;
+/**
+ * What a waiter for one lock sleeps on: the header's wake word while it
+ * holds `expected` (futex platforms), or the lock file itself (Windows,
+ * which waits for the OS lock through a handle of its own).
+ */
+export interface LockWait {
+  /** The lock file's path. */
+  readonly lockPath: string;
+  /** The mapping the wake word is in; `null` before the data file is mapped. */
+  readonly mapping: Mapping | null;
   /** Its byte offset (4-byte aligned). */
   readonly offset: number;
   /** Sleep only while the word holds this value. */
@@ -166,19 +172,14 @@ export interface Platform {
   readonly wakeups: boolean;
   /** Wakes every thread or process sleeping on the word at `offset` of `mapping`. */
   wake(mapping: Mapping, offset: number): void;
-  /** Blocks the thread while the word holds `expected`, until woken, at most `ms`. */
-  waitSync(
-    mapping: Mapping,
-    offset: number,
-    expected: number,
-    ms: number,
-  ): void;
+  /** Blocks the thread until `wait` is woken (or its word no longer holds `expected`), at most `ms`. */
+  waitSync(wait: LockWait, ms: number): void;
   /**
-   * Resolves when any of `words` changes or is woken, after `ms`, or on
+   * Resolves when any of `waits` is woken, after `ms`, or on
    * `interruptWait()`, without blocking the JavaScript thread. At most one
    * call may be in flight per realm.
    */
-  waitAny(words: readonly WordWait[], ms: number): Promise<void>;
+  waitAny(waits: readonly LockWait[], ms: number): Promise<void>;
   /** Makes an in-flight `waitAny` resolve now. */
   interruptWait(): void;
 }

@@ -22,10 +22,10 @@ import {
   type FileKind,
   type FileStatus,
   type Handle,
+  type LockWait,
   type Mapping,
   OsError,
   type Platform,
-  type WordWait,
 } from "./platform.ts";
 import { type Pointer, runtime } from "./runtime.ts";
 import { linuxFutex } from "./futex.ts";
@@ -67,21 +67,20 @@ export function posixPlatform(): Platform {
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const sleep = (ms: number) => void Atomics.wait(sleeper, 0, 0, ms);
   const futex = linuxFutex(libc, c);
+  const address = (w: LockWait): number =>
+    (w.mapping as PosixMapping).address + w.offset;
   const waits = futex === undefined ? timedWaits(sleep) : {
     wakeups: true,
     wake: (mapping: Mapping, offset: number) =>
       futex.wake((mapping as PosixMapping).address + offset),
-    waitSync: (
-      mapping: Mapping,
-      offset: number,
-      expected: number,
-      ms: number,
-    ) =>
-      futex.waitSync((mapping as PosixMapping).address + offset, expected, ms),
-    waitAny: (words: readonly WordWait[], ms: number) =>
+    waitSync(wait: LockWait, ms: number) {
+      if (wait.mapping === null) sleep(ms);
+      else futex.waitSync(address(wait), wait.expected, ms);
+    },
+    waitAny: (waits: readonly LockWait[], ms: number) =>
       futex.waitAny(
-        words.map((w) => ({
-          address: (w.mapping as PosixMapping).address + w.offset,
+        waits.filter((w) => w.mapping !== null).map((w) => ({
+          address: address(w),
           expected: w.expected,
         })),
         ms,

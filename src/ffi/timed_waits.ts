@@ -20,14 +20,17 @@ export function timedWaits(
   return {
     wakeups: false,
     wake() {},
-    waitSync(mapping, offset, expected, ms) {
+    waitSync(wait, ms) {
       // Like a futex: no sleep when the word already moved on.
-      const word = new Int32Array(mapping.buffer(offset, 4));
-      const moved = Atomics.load(word, 0) !== expected;
-      (word.buffer as ArrayBuffer).transfer(0);
-      if (!moved) sleep(ms);
+      if (wait.mapping !== null) {
+        const word = new Int32Array(wait.mapping.buffer(wait.offset, 4));
+        const moved = Atomics.load(word, 0) !== wait.expected;
+        (word.buffer as ArrayBuffer).transfer(0);
+        if (moved) return;
+      }
+      sleep(ms);
     },
-    waitAny(_words, ms) {
+    waitAny(_waits, ms) {
       return new Promise<void>((resolve) => {
         wakeNow = () => {
           clearTimeout(timer);

@@ -23,6 +23,11 @@ import type { ResolvedPaths } from "./options.ts";
 
 /** The open files and mapping of one lock, in one realm. */
 export class SharedFiles {
+  /** The lock file's path. */
+  get lockPath(): string {
+    return this.#paths.lockPath;
+  }
+
   /** The lock file handle, or -1 while not open. */
   lockHandle: Handle = -1;
   /** Identity of the file `lockHandle` refers to. */

@@ -9,12 +9,12 @@
  * @module
  */
 
-import type { Platform, WordWait } from "../ffi/platform.ts";
+import type { LockWait, Platform } from "../ffi/platform.ts";
 
 /** A lock of this realm waiting for its OS lock. */
 export interface Sleeper {
-  /** Its wake word as read before its last failed attempt (`null`: not mapped yet, poll). */
-  readonly word: WordWait | null;
+  /** What it sleeps on, as read before its last failed attempt (`null`: not waiting). */
+  readonly word: LockWait | null;
   /** Tries again; leaves the loop (`WaitLoop.remove`) once it no longer waits. */
   retry(): void;
 }
@@ -65,11 +65,11 @@ export class WaitLoop {
     this.#running = true;
     try {
       while (this.#sleepers.size > 0) {
-        const words: WordWait[] = [];
+        const words: LockWait[] = [];
         for (const sleeper of this.#sleepers) {
           if (sleeper.word !== null) words.push(sleeper.word);
         }
-        const ms = this.#platform.wakeups && words.length > 0
+        const ms = this.#platform.wakeups
           ? SLICE_MS
           : pollDelay(this.#attempt++);
         await this.#platform.waitAny(words, ms);

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Platform, WordWait } from "../ffi/platform.ts";
+import type { LockWait, Platform } from "../ffi/platform.ts";
 import {
   type Header,
   WAITERS_WORD,
@@ -28,8 +28,8 @@ const WAKE_OFFSET = WAKE_WORD * 4;
  * realm's wait loop.
  */
 export class Waiting implements Sleeper {
-  /** The word to sleep on after a failed attempt (`null`: not mapped, poll). */
-  word: WordWait | null = null;
+  /** What to sleep on after a failed attempt (`null` until prepared). */
+  word: LockWait | null = null;
   readonly #files: SharedFiles;
   readonly #platform: Platform;
   readonly #retry: () => void;
@@ -60,7 +60,12 @@ export class Waiting implements Sleeper {
     }
     const header = this.#files.header ?? this.#files.mapIfReady();
     if (header === null) {
-      this.word = null;
+      this.word = {
+        lockPath: this.#files.lockPath,
+        mapping: null,
+        offset: WAKE_OFFSET,
+        expected: 0,
+      };
       return;
     }
     if (this.#counted === null) {
@@ -70,6 +75,7 @@ export class Waiting implements Sleeper {
     // Re-arm before reading the sequence: a release after this wakes us.
     Atomics.store(header.words, WAKE_PENDING_WORD, 0);
     this.word = {
+      lockPath: this.#files.lockPath,
       mapping: this.#files.mapping!,
       offset: WAKE_OFFSET,
       expected: Atomics.load(header.words, WAKE_WORD),
@@ -78,9 +84,8 @@ export class Waiting implements Sleeper {
 
   /** Blocks the thread until woken or `ms` pass (the sync path). */
   sleep(ms: number): void {
-    const word = this.word;
-    if (word === null || !this.#platform.wakeups) this.#platform.sleep(ms);
-    else this.#platform.waitSync(word.mapping, word.offset, word.expected, ms);
+    if (this.word === null) this.#platform.sleep(ms);
+    else this.#platform.waitSync(this.word, ms);
   }
 
   /** No longer waiting: uncounts us and leaves the loop. */
