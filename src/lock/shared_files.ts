@@ -148,6 +148,14 @@ export class SharedFiles {
     let mapping: Mapping | null = null;
     try {
       const status = this.#checkRegular(path, handle);
+      const uid = this.#platform.uid();
+      if (uid > 0 && status.uid !== uid) {
+        throw new LockFileError(
+          path,
+          "EFOREIGN",
+          `belongs to uid ${status.uid}, not to this user (uid ${uid}); refusing shared memory another user controls`,
+        );
+      }
       if (status.links > 1) {
         throw new LockFileError(
           path,
@@ -259,42 +267,76 @@ export class SharedFiles {
     return header;
   }
 
-  /** Creates the default directory 0700, and refuses one another user could tamper with. */
+  /**
+   * Checks, once, the directory the files live in, and creates it 0700 when
+   * it is the default one. Refused: a missing explicit directory (only the
+   * default one is created), a directory another user owns, and one others
+   * may write to — the default one at all, an explicit one without the
+   * sticky bit (anyone could replace the lock file there).
+   */
   #prepareDirectory(): void {
-    if (this.#directoryChecked || !this.#paths.defaultDir) return;
+    if (this.#directoryChecked) return;
     const p = this.#platform;
-    const dir = this.#paths.dir;
-    this.#call(
-      dir,
-      "creating the default directory",
-      () => p.makeDirectory(dir, 0o700),
-    );
-    const status = this.#stat(dir);
-    const uid = p.uid();
-    if (status === null || status.kind !== "directory") {
+    const { defaultDir } = this.#paths;
+    const dir = defaultDir
+      ? this.#paths.dir
+      : p.path.dirname(this.#paths.lockPath);
+    const what = defaultDir
+      ? "the default lock directory"
+      : "the lock directory";
+    if (defaultDir) {
+      this.#call(
+        dir,
+        "creating the default directory",
+        () => p.makeDirectory(dir, 0o700),
+      );
+    }
+    // "dir/." follows a symlinked explicit directory to the real one; the
+    // plain path tells a file or a dangling link from a missing directory.
+    const status = defaultDir
+      ? this.#stat(dir)
+      : this.#stat(dir + p.path.sep + ".") ?? this.#stat(dir);
+    if (status === null) {
+      throw new LockFileError(
+        dir,
+        "ENOENT",
+        `${what} does not exist (memshare creates only its default directory; create it first)`,
+      );
+    }
+    if (status.kind !== "directory") {
       throw new LockFileError(
         dir,
         "ENOTDIR",
-        `the default lock directory is ${
-          status === null ? "missing" : `a ${status.kind}`
-        }, not a directory`,
+        `${what} is a ${status.kind}, not a directory`,
       );
     }
-    if (uid >= 0 && status.uid !== uid) {
-      throw new LockFileError(
-        dir,
-        "EFOREIGN",
-        `the default lock directory belongs to uid ${status.uid}, not to this user (uid ${uid}); refusing to use it (pass the "dir" option to use another)`,
-      );
-    }
-    if (uid >= 0 && (status.mode & 0o022) !== 0) {
-      throw new LockFileError(
-        dir,
-        "EPERM",
-        `the default lock directory is group- or world-writable (mode 0o${
-          status.mode.toString(8)
-        }); refusing to use it (chmod 700 it, or pass the "dir" option)`,
-      );
+    const uid = p.uid();
+    if (uid >= 0) {
+      if (status.uid !== uid && (defaultDir || status.uid !== 0)) {
+        throw new LockFileError(
+          dir,
+          "EFOREIGN",
+          `${what} belongs to uid ${status.uid}, not to this user (uid ${uid}) or root; refusing to use it, as its owner could replace the lock file${
+            defaultDir ? ' (pass the "dir" option to use another)' : ""
+          }`,
+        );
+      }
+      const writable = defaultDir
+        ? (status.mode & 0o022) !== 0
+        : (status.mode & 0o002) !== 0 && (status.mode & 0o1000) === 0;
+      if (writable) {
+        throw new LockFileError(
+          dir,
+          "EPERM",
+          defaultDir
+            ? `the default lock directory is group- or world-writable (mode 0o${
+              status.mode.toString(8)
+            }); refusing to use it (chmod 700 it, or pass the "dir" option)`
+            : `the lock directory is world-writable without the sticky bit (mode 0o${
+              status.mode.toString(8)
+            }): anyone could replace the lock file; refusing to use it (chmod o-w or +t it)`,
+        );
+      }
     }
     this.#directoryChecked = true;
   }
