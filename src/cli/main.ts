@@ -55,8 +55,12 @@ export async function main(
       return 2;
     }
     if (isPermissionError(error)) {
+      // Deno reads under /dev and /proc (e.g. a --dir in /dev/shm) only with --allow-all.
+      const flags = /Requires all access/.test(error.message)
+        ? "--allow-all"
+        : "--allow-ffi --allow-read";
       io.err(
-        `memshare: Deno denied access (${error.message}); run it as: deno run --allow-ffi --allow-read cli.ts …\n`,
+        `memshare: Deno denied access (${error.message}); run it as: deno run ${flags} cli.ts …\n`,
       );
       return 2;
     }

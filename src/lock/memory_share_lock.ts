@@ -10,7 +10,6 @@ import type { Platform } from "../ffi/platform.ts";
 import { BUSY, type Claimed, claimHeader, STALE } from "./claim.ts";
 import { LockClosedError, LockHeldError, LockTimeoutError } from "./errors.ts";
 import { type GuardOwner, LockGuard, markReleased } from "./guard.ts";
-import { HEADER_SIZE } from "./header.ts";
 import {
   runAcquireHooks,
   runAcquireHooksSync,
