@@ -190,7 +190,7 @@ test(
       const handle = platform.openFile(file, true, 0o600);
       platform.extend(handle, 4096);
       const mapping = platform.map(handle, 4096);
-      const child = startFixture(RUNTIME, "wake.ts", [file, "16", "300"]);
+      const child = startFixture(RUNTIME, "wake.ts", [file, "16", "200"]);
       try {
         await child.waitFor("ready");
         const words = new Int32Array(mapping.buffer(0, 64));
@@ -206,7 +206,7 @@ test(
         );
         const slept = performance.now() - start;
         assert.ok(slept < 15_000, `not woken: slept ${slept} ms`);
-        assert.equal(Atomics.load(words, 4), 1);
+        assert.ok(Atomics.load(words, 4) >= 1);
         (words.buffer as ArrayBuffer).transfer(0);
       } finally {
         child.process.kill();
