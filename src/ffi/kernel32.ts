@@ -105,6 +105,22 @@ export interface Kernel32 {
   /** Returns the process handle, or 0 (NULL) on failure. */
   OpenProcess(access: number, inherit: number, pid: number): number;
   WaitForSingleObject(handle: number, ms: number): number;
+  /**
+   * Returns the event handle, or 0 (NULL) on failure. `name` is the address
+   * of a NUL-terminated UTF-16 name (kept referenced during the call), or 0
+   * for an unnamed event.
+   */
+  CreateEventW(
+    security: null,
+    manualReset: number,
+    initialState: number,
+    name: number,
+  ): number;
+  /** Returns the event handle, or 0 (NULL) when there is no such event. */
+  OpenEventW(access: number, inherit: number, name: Uint8Array): number;
+  SetEvent(handle: number): number;
+  ResetEvent(handle: number): number;
+  CancelIoEx(handle: number, overlapped: Uint8Array): number;
   FormatMessageW(
     flags: number,
     source: null,
@@ -171,6 +187,14 @@ const SYMBOLS: ForeignInterface = {
   GetTempPathW: { parameters: ["u32", "buffer"], result: "u32" },
   OpenProcess: { parameters: ["u32", "i32", "u32"], result: "usize" },
   WaitForSingleObject: { parameters: ["usize", "u32"], result: "u32" },
+  CreateEventW: {
+    parameters: ["pointer", "i32", "i32", "usize"],
+    result: "usize",
+  },
+  OpenEventW: { parameters: ["u32", "i32", "buffer"], result: "usize" },
+  SetEvent: { parameters: ["usize"], result: "i32" },
+  ResetEvent: { parameters: ["usize"], result: "i32" },
+  CancelIoEx: { parameters: ["usize", "buffer"], result: "i32" },
   FormatMessageW: {
     parameters: ["u32", "pointer", "u32", "u32", "buffer", "u32", "pointer"],
     result: "u32",
@@ -197,5 +221,7 @@ export function openKernel32(): Kernel32 {
     CreateFileW: handleResult(fns.CreateFileW),
     CreateFileMappingW: handleResult(fns.CreateFileMappingW),
     OpenProcess: handleResult(fns.OpenProcess),
+    CreateEventW: handleResult(fns.CreateEventW),
+    OpenEventW: handleResult(fns.OpenEventW),
   } as unknown as Kernel32;
 }

@@ -1,7 +1,7 @@
 /**
- * The wait functions of a platform without kernel wake-ups on shared words
- * (macOS for now, Windows): every "sleep until woken" is a timed sleep, so
- * the lock layer polls.
+ * The wait functions of a platform without kernel wake-ups (macOS for now,
+ * and Linux without a usable futex): every "sleep until woken" is a timed
+ * sleep, so the lock layer polls.
  *
  * @module
  */

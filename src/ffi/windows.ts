@@ -13,6 +13,8 @@
  * default directory inherit the ACL of their directory; `%TEMP%` is private
  * to the user), and `uid()` is -1 so that `src/lock` skips its owner checks.
  *
+ * Waiting sleeps until the OS lock is released (`windows_waits.ts`).
+ *
  * @module
  */
 
@@ -57,8 +59,8 @@ import {
   type Platform,
 } from "./platform.ts";
 import { type Pointer, runtime } from "./runtime.ts";
-import { timedWaits } from "./timed_waits.ts";
 import { readWide, wide, wideBuffer } from "./utf16.ts";
+import { windowsWaits } from "./windows_waits.ts";
 
 /** A Windows mapping: the view's base address, and the file for FlushFileBuffers. */
 interface WindowsMapping extends Mapping {
@@ -90,6 +92,7 @@ export function windowsPlatform(): Platform {
   const countView = new DataView(count.buffer);
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const sleep = (ms: number): void => void Atomics.wait(sleeper, 0, 0, ms);
+  const wakeNames = new WeakMap<Mapping, string>();
 
   function message(code: number): string {
     const buffer = wideBuffer(512);
@@ -156,6 +159,27 @@ export function windowsPlatform(): Platform {
         v.getUint32(INFO.sizeLow, true),
     };
   }
+
+  /**
+   * The name of the wake event of the word at `offset` of `mapping`, from
+   * its file's identity, so every process finds the same one (Local\: the
+   * session's namespace, which needs no privilege).
+   */
+  function wakeName(mapping: Mapping, offset: number): string | null {
+    let base = wakeNames.get(mapping);
+    if (base === undefined) {
+      const file = (mapping as WindowsMapping).file;
+      if (k.GetFileInformationByHandle(file, info) === 0) return null;
+      const hex = (at: number) =>
+        infoView.getUint32(at, true).toString(16).padStart(8, "0");
+      base = `Local\\memshare-wake-${hex(INFO.volumeSerial)}-${
+        hex(INFO.indexHigh)
+      }${hex(INFO.indexLow)}`;
+      wakeNames.set(mapping, base);
+    }
+    return `${base}-${offset}`;
+  }
+  const waits = windowsWaits(k, wakeName, sleep);
 
   function statHandle(handle: Handle): FileStatus {
     // Devices and pipes have no file information; say what they are instead.
@@ -346,6 +370,8 @@ export function windowsPlatform(): Platform {
       }
     },
     tryLock(handle, shared) {
+      // A probe of ours granted by a release must not make us fail.
+      waits.releaseGranted();
       const flags = shared === true
         ? LOCKFILE_FAIL_IMMEDIATELY
         : LOCKFILE_FAIL_IMMEDIATELY | LOCKFILE_EXCLUSIVE_LOCK;
@@ -427,8 +453,11 @@ export function windowsPlatform(): Platform {
         k.CloseHandle(handle);
       }
     },
-    // No cross-process wake-ups on Windows yet: waiting polls.
-    ...timedWaits(sleep),
+    wakeups: waits.wakeups,
+    wake: waits.wake,
+    waitSync: waits.waitSync,
+    waitAny: waits.waitAny,
+    interruptWait: waits.interruptWait,
     sleep,
   };
 }

@@ -11,6 +11,10 @@
 
 /** `GENERIC_READ | GENERIC_WRITE` (winnt.h: 0x80000000 | 0x40000000). */
 export const GENERIC_READ_WRITE = 0xc000_0000;
+/** `GENERIC_READ` (winnt.h): enough to lock a byte range of a file. */
+export const GENERIC_READ = 0x8000_0000;
+/** `EVENT_MODIFY_STATE` (synchapi.h): enough to set an event. */
+export const EVENT_MODIFY_STATE = 0x2;
 /** `FILE_READ_ATTRIBUTES` (winnt.h): enough to read metadata of anything. */
 export const FILE_READ_ATTRIBUTES = 0x80;
 /** `SYNCHRONIZE` (winnt.h): wait on a process handle. */
@@ -47,6 +51,8 @@ export const INVALID_FILE_ATTRIBUTES = 0xffff_ffff;
 export const FILE_FLAG_BACKUP_SEMANTICS = 0x0200_0000;
 /** `FILE_FLAG_OPEN_REPARSE_POINT` (winbase.h): open a link itself, like `O_NOFOLLOW`. */
 export const FILE_FLAG_OPEN_REPARSE_POINT = 0x0020_0000;
+/** `FILE_FLAG_OVERLAPPED` (winbase.h): calls on the handle may pend and complete later. */
+export const FILE_FLAG_OVERLAPPED = 0x4000_0000;
 
 /** `FILE_TYPE_DISK` (fileapi.h, formerly winbase.h): GetFileType of a file or directory. */
 export const FILE_TYPE_DISK = 1;
@@ -68,6 +74,17 @@ export const FILE_END_OF_FILE_INFO = 6;
 
 /** `WAIT_TIMEOUT` (winerror.h): the object is not signalled (a process still runs). */
 export const WAIT_TIMEOUT = 258;
+/** `WAIT_FAILED` (synchapi.h): the wait itself failed. */
+export const WAIT_FAILED = 0xffff_ffff;
+/** `MAXIMUM_WAIT_OBJECTS` (winnt.h): most handles one WaitForMultipleObjects takes. */
+export const MAXIMUM_WAIT_OBJECTS = 64;
+/** Longest finite wait in ms: `INFINITE` (winbase.h) is 0xffffffff. */
+export const LONGEST_WAIT_MS = 0xffff_fffe;
+
+/** `STATUS_PENDING` (ntstatus.h): `OVERLAPPED.Internal` of a request not yet complete. */
+export const STATUS_PENDING = 0x103;
+/** `STATUS_SUCCESS` (ntstatus.h): `OVERLAPPED.Internal` of a request that succeeded. */
+export const STATUS_SUCCESS = 0;
 
 /** `FORMAT_MESSAGE_IGNORE_INSERTS | FORMAT_MESSAGE_FROM_SYSTEM` (winbase.h: 0x200 | 0x1000). */
 export const FORMAT_MESSAGE_SYSTEM = 0x1200;
@@ -78,6 +95,7 @@ export const INVALID_HANDLE_VALUE = 0xffff_ffff_ffff_ffffn;
 /** `OVERLAPPED` (minwinbase.h) on 64-bit Windows: 32 bytes. */
 export const OVERLAPPED = {
   size: 32,
+  internal: 0, // ULONG_PTR Internal: the NTSTATUS of the request (low 32 bits)
   offset: 16, // DWORD Offset, after ULONG_PTR Internal and InternalHigh
   offsetHigh: 20, // DWORD OffsetHigh
   hEvent: 24, // HANDLE hEvent
@@ -107,7 +125,9 @@ export const ERROR = {
   INVALID_PARAMETER: 87,
   ALREADY_EXISTS: 183,
   ENVVAR_NOT_FOUND: 203,
+  OPERATION_ABORTED: 995,
   IO_PENDING: 997,
+  NOT_FOUND: 1168,
 } as const;
 
 /**
@@ -150,6 +170,7 @@ export const ERROR_NAMES: Readonly<Record<number, string>> = {
   303: "ERROR_DELETE_PENDING",
   995: "ERROR_OPERATION_ABORTED",
   997: "ERROR_IO_PENDING",
+  1168: "ERROR_NOT_FOUND",
   1224: "ERROR_USER_MAPPED_FILE",
   1314: "ERROR_PRIVILEGE_NOT_HELD",
   1816: "ERROR_NOT_ENOUGH_QUOTA",

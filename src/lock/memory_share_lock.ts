@@ -262,7 +262,7 @@ export class MemoryShareLock implements AsyncDisposable {
     const waiting = new Waiting(this.#files, this.#platform, () => {});
     try {
       for (let attempt = 0;; attempt++) {
-        waiting.prepare(false);
+        waiting.prepare();
         const claimed = this.#tryClaim();
         if (claimed !== null) {
           waiting.stop();
@@ -519,14 +519,17 @@ export class MemoryShareLock implements AsyncDisposable {
     }
     let claimed: Claimed | null;
     try {
-      this.#waiting.prepare(true);
+      this.#waiting.prepare();
       claimed = this.#tryClaim();
     } catch (error) {
       this.#queue.shift()!.fail(error);
       queueMicrotask(() => this.#pump());
       return;
     }
-    if (claimed === null) return;
+    if (claimed === null) {
+      this.#waiting.join();
+      return;
+    }
     this.#waiting.stop();
     const waiter: Waiter<LockGuard> = this.#queue.shift()!;
     if (this.#acquireHooks.length === 0) {

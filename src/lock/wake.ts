@@ -50,14 +50,10 @@ export class Waiting implements Sleeper {
 
   /**
    * Call before each attempt while waiting: counts us in the header (so a
-   * releaser wakes us), joins the wait loop when `async`, and reads the wake
-   * sequence, so a release between this and a failed attempt is not missed.
+   * releaser wakes us) and reads the wake sequence, so a release between
+   * this and a failed attempt is not missed.
    */
-  prepare(async: boolean): void {
-    if (async && !this.#inLoop) {
-      this.#inLoop = true;
-      waitLoop(this.#platform).add(this);
-    }
+  prepare(): void {
     const header = this.#files.header ?? this.#files.mapIfReady();
     if (header === null) {
       this.word = {
@@ -80,6 +76,13 @@ export class Waiting implements Sleeper {
       offset: WAKE_OFFSET,
       expected: Atomics.load(header.words, WAKE_WORD),
     };
+  }
+
+  /** After a failed attempt (async path): sleep in the realm's wait loop until woken. */
+  join(): void {
+    if (this.#inLoop) return;
+    this.#inLoop = true;
+    waitLoop(this.#platform).add(this);
   }
 
   /** Blocks the thread until woken or `ms` pass (the sync path). */
