@@ -82,8 +82,8 @@ test(
         "200",
       ]);
       const flock = await import("node:child_process").then((cp) =>
-        cp.spawn("flock", ["-o", join(dir.path, "busy.lock"), "sleep", "30"], {
-          stdio: "ignore",
+        cp.spawn("flock", ["-o", join(dir.path, "busy.lock"), "cat"], {
+          stdio: ["pipe", "ignore", "ignore"],
         })
       );
       try {
@@ -99,7 +99,8 @@ test(
         // Start-up (well under 2 s here) + the 200 ms timeout + at most one 10 ms slice.
         assert.ok(took < 5_000, `the child took ${took} ms`);
       } finally {
-        process.kill(-flock.pid!, "SIGKILL"); // flock and its sleep
+        flock.stdin!.end(); // cat ends, flock exits and its lock goes
+        flock.kill();
       }
     } finally {
       dir.remove();
