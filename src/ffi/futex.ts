@@ -21,14 +21,14 @@ import { type Libc, SYSCALL } from "./libc.ts";
 import type { PosixConstants } from "./posix_constants.ts";
 import { runtime } from "./runtime.ts";
 import {
+  FUTEX_PRIVATE_FLAG,
+  FUTEX_WAKE,
   sleepCall,
   type SleepRequest,
   type SleepWord,
+  SYS_futex_waitv,
 } from "./futex_wait_args.ts";
 
-const FUTEX_WAKE = 1;
-const FUTEX_PRIVATE_FLAG = 128;
-const SYS_futex_waitv = 449;
 const INT_MAX = 0x7fffffff;
 /** Linux `MAP_SHARED | MAP_ANONYMOUS` (the same on x86_64 and aarch64). */
 const MAP_SHARED_ANONYMOUS = 0x21;

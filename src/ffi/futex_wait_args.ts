@@ -38,12 +38,18 @@ export interface SleepCall {
   readonly keep: readonly ArrayBufferView[];
 }
 
+// include/uapi/linux/futex.h, time.h; the same on x86_64 and aarch64.
 const FUTEX_WAIT = 0;
-const FUTEX_PRIVATE_FLAG = 128;
+/** `FUTEX_WAKE`. */
+export const FUTEX_WAKE = 1;
+/** `FUTEX_PRIVATE_FLAG`: a word private to this process. */
+export const FUTEX_PRIVATE_FLAG = 128;
 const FUTEX2_SIZE_U32 = 2;
 const FUTEX2_PRIVATE = 128;
-const SYS_futex_waitv = 449;
+/** `futex_waitv` (Linux 5.16+), the same number on x86_64 and aarch64. */
+export const SYS_futex_waitv = 449;
 const CLOCK_MONOTONIC = 1;
+/** sizeof(struct futex_waitv): u64 val, u64 uaddr, u32 flags, u32 reserved. */
 const WAITV_SIZE = 24;
 
 /** Builds the `syscall` arguments for `request`; `clockGettime` reads CLOCK_MONOTONIC (futex_waitv wants an absolute deadline). */
