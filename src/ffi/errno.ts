@@ -79,10 +79,3 @@ const DARWIN: Record<number, string> = {
 export function errnoNames(os: OperatingSystem): Record<number, string> {
   return os === "darwin" ? DARWIN : LINUX;
 }
-
-/** errno name → number for `os`. */
-export function errnoNumbers(os: OperatingSystem): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [n, name] of Object.entries(errnoNames(os))) out[name] = Number(n);
-  return out;
-}

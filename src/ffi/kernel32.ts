@@ -202,7 +202,7 @@ const SYMBOLS: ForeignInterface = {
 };
 
 /** A HANDLE result as a number: -1 for INVALID_HANDLE_VALUE, 0 for NULL. */
-export function handleValue(value: unknown): number {
+function handleValue(value: unknown): number {
   // A runtime that gave 2^64-1 as a (rounded) number still means INVALID.
   if (typeof value === "number") return value >= 2 ** 63 ? -1 : value;
   if (typeof value === "bigint") {
