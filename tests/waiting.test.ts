@@ -5,16 +5,28 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MemoryShareLock } from "../mod.ts";
 import { currentPlatform } from "../src/ffi/current.ts";
+import type { Platform } from "../src/ffi/platform.ts";
+import {
+  WAITERS_WORD,
+  WAKE_PENDING_WORD,
+  WAKE_WORD,
+} from "../src/lock/header.ts";
+import { resolvePaths } from "../src/lock/options.ts";
+import { SharedFiles } from "../src/lock/shared_files.ts";
+import { Waiting } from "../src/lock/wake.ts";
 import {
   fixture,
   posixOnly,
   run,
   RUNTIME,
   runtimeCommand,
+  sleep,
+  startFixture,
   tempDir,
 } from "./helpers.ts";
 import { outsideHolder } from "./lock_helpers.ts";
@@ -107,3 +119,125 @@ test(
     }
   },
 );
+
+/** Whether /proc/locks lists `pid` blocked ("->") on an exclusive flock of inode `ino`. */
+function blockedInFlock(pid: number, ino: number): boolean {
+  return readFileSync("/proc/locks", "utf8").split("\n").some((line) => {
+    const m = /->\s+FLOCK\s+\S+\s+WRITE\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/
+      .exec(line);
+    return m !== null && Number(m[1]) === pid && Number(m[2]) === ino;
+  });
+}
+
+test(
+  "acquireSync without a deadline queues in the kernel's flock; an outside release hands over",
+  { skip: existsSync("/proc/locks") ? false : "needs Linux /proc/locks" },
+  async () => {
+    const dir = tempDir();
+    try {
+      const lock = new MemoryShareLock("queued", { length: 16, dir: dir.path });
+      await lock.run(() => {});
+      await lock.close();
+      const lockPath = join(dir.path, "queued.lock");
+      const holder = outsideHolder(lockPath);
+      const child = startFixture(RUNTIME, "acquire_sync.ts", [
+        "queued",
+        dir.path,
+      ]);
+      try {
+        await child.waitFor("waiting");
+        const ino = statSync(lockPath).ino;
+        const deadline = performance.now() + 20_000;
+        while (!blockedInFlock(child.process.pid!, ino)) {
+          assert.ok(
+            performance.now() < deadline,
+            `the child never blocked in flock: ${readFileSync("/proc/locks")}`,
+          );
+          await sleep(20);
+        }
+        holder.release();
+        await child.waitFor("acquired", 20_000);
+        assert.equal((await child.exited).code, 0, child.stderr());
+        const check = new MemoryShareLock("queued", {
+          length: 16,
+          dir: dir.path,
+        });
+        assert.equal(await check.run((memory) => memory[0]), 1);
+        await check.close();
+      } finally {
+        holder.close();
+        child.process.kill();
+      }
+    } finally {
+      dir.remove();
+    }
+  },
+);
+
+test("a waiter leaving without the lock passes a pending wake-up on; one that took it does not", () => {
+  const dir = tempDir();
+  const real = currentPlatform();
+  let wakes = 0;
+  const platform: Platform = {
+    ...real,
+    wake(mapping, offset) {
+      wakes++;
+      real.wake(mapping, offset);
+    },
+  };
+  const paths = resolvePaths(
+    "passon",
+    dir.path,
+    real.path,
+    () => real.cwd(),
+    () => real.defaultDirectory(),
+  );
+  const files = new SharedFiles(platform, paths, 8, 0o600, "passon");
+  try {
+    files.openLock(true);
+    assert.equal(platform.tryLock(files.lockHandle), true);
+    const words = files.mapData().words;
+    platform.unlock(files.lockHandle);
+
+    const leave = (took: boolean, othersWaiting: number) => {
+      Atomics.store(words, WAITERS_WORD, othersWaiting);
+      const waiting = new Waiting(files, platform, () => {});
+      waiting.prepare(); // counts us, re-arms the pending flag
+      // A releaser saw waiters and woke one — perhaps us.
+      Atomics.store(words, WAKE_PENDING_WORD, 1);
+      const sequence = Atomics.load(words, WAKE_WORD);
+      wakes = 0;
+      waiting.stop(took);
+      return {
+        wakes,
+        bumped: Atomics.load(words, WAKE_WORD) !== sequence,
+        pending: Atomics.load(words, WAKE_PENDING_WORD),
+        waiters: Atomics.load(words, WAITERS_WORD),
+      };
+    };
+    // Timed out or aborted with another process waiting: it gets the wake.
+    assert.deepEqual(leave(false, 1), {
+      wakes: 1,
+      bumped: true,
+      pending: 1,
+      waiters: 1,
+    });
+    // Took the lock: waking another would only make it fail; re-arm instead.
+    assert.deepEqual(leave(true, 1), {
+      wakes: 0,
+      bumped: false,
+      pending: 0,
+      waiters: 1,
+    });
+    // Nobody else waits: nothing to pass on.
+    assert.deepEqual(leave(false, 0), {
+      wakes: 0,
+      bumped: false,
+      pending: 0,
+      waiters: 0,
+    });
+  } finally {
+    files.close();
+    dir.remove();
+  }
+});

@@ -37,7 +37,7 @@ const MAX_WORDS = 127;
 
 /** Futex operations the platform offers. */
 export interface Futex {
-  /** Wakes every sleeper on the word at `address`. */
+  /** Wakes one sleeper on the word at `address`. */
   wake(address: number): void;
   /** Sleeps while the word at `address` equals `expected`, at most `ms`. Blocks the thread. */
   waitSync(address: number, expected: number, ms: number): void;
@@ -78,7 +78,7 @@ export function linuxFutex(libc: Libc, c: PosixConstants): Futex | undefined {
 
   return {
     wake(address) {
-      libc.syscall(sysFutex, address, FUTEX_WAKE, INT_MAX, 0, 0, 0);
+      libc.syscall(sysFutex, address, FUTEX_WAKE, 1, 0, 0, 0);
     },
     waitSync(address, expected, ms) {
       const call = sleepCall(

@@ -151,6 +151,12 @@ export interface Platform {
   extend(handle: Handle, size: number): void;
   /** One attempt at the exclusive (or shared) lock; `false` when someone else holds it. */
   tryLock(handle: Handle, shared?: boolean): boolean;
+  /**
+   * Blocks the thread until the exclusive lock is held, queued in the
+   * kernel like any blocking `flock` client. Absent where a blocked call
+   * could wait on the platform's own lock probes (Windows).
+   */
+  lock?(handle: Handle): void;
   /** Releases the lock held through `handle`. */
   unlock(handle: Handle): void;
   /** Maps the first `length` bytes of the file shared and read-write. */
@@ -170,7 +176,11 @@ export interface Platform {
    * they are plain timed sleeps and waiting for a lock is polling.
    */
   readonly wakeups: boolean;
-  /** Wakes every thread or process sleeping on the word at `offset` of `mapping`. */
+  /**
+   * Wakes a thread or process sleeping on the word at `offset` of `mapping`:
+   * at least one (Linux: exactly one — only one can take the lock, and the
+   * rest would only contend for it).
+   */
   wake(mapping: Mapping, offset: number): void;
   /** Blocks the thread until `wait` is woken (or its word no longer holds `expected`), at most `ms`. */
   waitSync(wait: LockWait, ms: number): void;

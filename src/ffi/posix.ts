@@ -314,6 +314,12 @@ export function posixPlatform(): Platform {
         if (e !== E.EINTR) throw error("flock", e);
       }
     },
+    lock(fd) {
+      while (libc.flock(fd, c.LOCK_EX) !== 0) {
+        const e = libc.errno();
+        if (e !== E.EINTR) throw error("flock", e);
+      }
+    },
     unlock(fd) {
       if (libc.flock(fd, c.LOCK_UN) !== 0) fail("flock");
     },

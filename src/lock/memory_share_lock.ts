@@ -255,8 +255,12 @@ export class MemoryShareLock implements AsyncDisposable {
     if (this.#guard !== null) {
       throw new LockHeldError(this.path, "acquireSync()");
     }
-    const claimed = this.#tryClaim();
+    // No deadline to keep: queue in the kernel like a blocking flock(1), so
+    // any release hands over at once — a non-memshare client's too.
+    const block = timeout === Infinity && this.#platform.lock !== undefined;
+    const claimed = this.#tryClaim(block);
     if (claimed !== null) return this.#enterSync(claimed);
+    // Busy; or, blocking, BUSY: a holder on another inode of a replaced lock file.
     if (timeout === 0) throw this.#timeoutError(0);
     const start = performance.now();
     const waiting = new Waiting(this.#files, this.#platform, () => {});
@@ -265,7 +269,7 @@ export class MemoryShareLock implements AsyncDisposable {
         waiting.prepare();
         const claimed = this.#tryClaim();
         if (claimed !== null) {
-          waiting.stop();
+          waiting.stop(true);
           return this.#enterSync(claimed);
         }
         const left = timeout - (performance.now() - start);
@@ -276,7 +280,7 @@ export class MemoryShareLock implements AsyncDisposable {
         waiting.sleep(Math.min(slice, left));
       }
     } finally {
-      waiting.stop();
+      waiting.stop(false);
     }
   }
 
@@ -385,7 +389,7 @@ export class MemoryShareLock implements AsyncDisposable {
 
   async #close(): Promise<void> {
     this.#queue.rejectAll(new LockClosedError(this.path));
-    this.#waiting.stop();
+    this.#waiting.stop(false);
     while (this.#guard !== null) {
       await new Promise<void>((resolve) => this.#idle.push(resolve));
     }
@@ -409,13 +413,17 @@ export class MemoryShareLock implements AsyncDisposable {
       : checkTimeout(options.timeout, `acquire option "timeout"`);
   }
 
-  /** One attempt at the OS lock and the header; `null` when busy. */
-  #tryClaim(): Claimed | null {
+  /**
+   * One attempt at the OS lock and the header; `null` when busy. With
+   * `block`, waits in the kernel for the OS lock (`platform.lock`) first.
+   */
+  #tryClaim(block = false): Claimed | null {
     const files = this.#files;
     const platform = this.#platform;
     if (files.lockHandle < 0) files.openLock(true);
     for (let attempt = 0;; attempt++) {
-      if (!platform.tryLock(files.lockHandle)) return null;
+      if (block) platform.lock!(files.lockHandle);
+      else if (!platform.tryLock(files.lockHandle)) return null;
       const now = Date.now();
       let result;
       try {
@@ -514,7 +522,7 @@ export class MemoryShareLock implements AsyncDisposable {
    */
   #pump(): void {
     if (this.#guard !== null || this.#queue.length === 0 || this.#closed) {
-      this.#waiting.stop();
+      this.#waiting.stop(this.#guard !== null);
       return;
     }
     let claimed: Claimed | null;
@@ -530,7 +538,7 @@ export class MemoryShareLock implements AsyncDisposable {
       this.#waiting.join();
       return;
     }
-    this.#waiting.stop();
+    this.#waiting.stop(true);
     const waiter: Waiter<LockGuard> = this.#queue.shift()!;
     if (this.#acquireHooks.length === 0) {
       waiter.succeed(this.#begin(claimed));
@@ -543,7 +551,7 @@ export class MemoryShareLock implements AsyncDisposable {
   }
 
   #queueChanged(): void {
-    if (this.#queue.length === 0) this.#waiting.stop();
+    if (this.#queue.length === 0) this.#waiting.stop(false);
   }
 
   #timeoutError(timeout: number): LockTimeoutError {

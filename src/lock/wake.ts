@@ -91,17 +91,31 @@ export class Waiting implements Sleeper {
     else this.#platform.waitSync(this.word, ms);
   }
 
-  /** No longer waiting: uncounts us and leaves the loop. */
-  stop(): void {
+  /**
+   * No longer waiting: uncounts us and leaves the loop. `took` says whether
+   * we leave holding the lock; if not, a wake-up that may have been meant
+   * for us is passed on to another waiter (releasers wake only one).
+   */
+  stop(took: boolean): void {
     if (this.#inLoop) {
       this.#inLoop = false;
       waitLoop(this.#platform).remove(this);
     }
-    if (this.#counted !== null) {
-      // Leaving after a wake we did not use: let the next release wake the rest.
-      Atomics.store(this.#counted.words, WAKE_PENDING_WORD, 0);
-      Atomics.sub(this.#counted.words, WAITERS_WORD, 1);
+    const header = this.#counted;
+    if (header !== null) {
       this.#counted = null;
+      const words = header.words;
+      if (
+        !took && Atomics.load(words, WAKE_PENDING_WORD) === 1 &&
+        Atomics.load(words, WAITERS_WORD) > 1
+      ) {
+        Atomics.add(words, WAKE_WORD, 1);
+        this.#platform.wake(this.#files.mapping!, WAKE_OFFSET);
+      } else {
+        // Let the next release wake the rest.
+        Atomics.store(words, WAKE_PENDING_WORD, 0);
+      }
+      Atomics.sub(words, WAITERS_WORD, 1);
     }
     this.word = null;
   }
@@ -113,8 +127,9 @@ export class Waiting implements Sleeper {
 }
 
 /**
- * After a release: wakes other processes' waiters, if the header counts any
- * besides this realm (`selfCounted`). No system call when nobody waits.
+ * After a release: wakes another process's waiter, if the header counts any
+ * besides this realm (`selfCounted`). No system call when nobody waits, nor
+ * while an earlier wake-up has not been acted on.
  */
 export function wakeWaiters(
   files: SharedFiles,
