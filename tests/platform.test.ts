@@ -227,3 +227,22 @@ test(
     }
   },
 );
+
+test("now() is the wall clock to within a tick, and moves forward", async () => {
+  const samples: [number, number, number][] = [];
+  for (let i = 0; i < 5; i++) {
+    const before = Date.now();
+    const now = platform.now();
+    samples.push([before, now, Date.now()]);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  for (const [before, now, after] of samples) {
+    // A coarse clock lags by at most a tick (≤ 10 ms); it never runs ahead.
+    assert.ok(
+      now >= before - 20 && now <= after + 1,
+      `${before} ${now} ${after}`,
+    );
+    assert.ok(Number.isFinite(now));
+  }
+  assert.ok(samples[4][1] - samples[0][1] >= 100, "it advanced");
+});

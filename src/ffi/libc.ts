@@ -76,7 +76,7 @@ export interface Libc {
     a5: number,
     a6: number,
   ): number;
-  clock_gettime(clock: number, timespec: BigInt64Array): number;
+  clock_gettime(clock: number, timespec: BigInt64Array | Int32Array): number;
   /** The calling thread's current errno. */
   errno(): number;
   /** The shared library path libc was opened from. */

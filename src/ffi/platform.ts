@@ -120,6 +120,11 @@ export interface Platform {
   readonly path: PathFunctions;
   /** This process's id. */
   pid(): number;
+  /**
+   * The wall-clock time in ms since the epoch, as cheaply as the OS allows:
+   * it may lag `Date.now()` by a clock tick (up to ~10 ms).
+   */
+  now(): number;
   /** This process's user id (-1 where there is none). */
   uid(): number;
   /** The current directory. */

@@ -30,6 +30,7 @@ import {
 import { type Pointer, runtime } from "./runtime.ts";
 import { linuxFutex } from "./futex.ts";
 import { timedWaits } from "./timed_waits.ts";
+import { wallClock } from "./wall_clock.ts";
 
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 
@@ -234,6 +235,7 @@ export function posixPlatform(): Platform {
     table: c.table,
     path: posixPath,
     pid: () => libc.getpid(),
+    now: wallClock(libc, runtime.os),
     uid: () => libc.getuid(),
     cwd() {
       const buf = new Uint8Array(4096);

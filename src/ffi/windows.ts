@@ -283,6 +283,7 @@ export function windowsPlatform(): Platform {
     table: `windows-${runtime.arch}`,
     path: windowsPath,
     pid: () => k.GetCurrentProcessId(),
+    now: Date.now,
     uid: () => -1,
     cwd() {
       for (let size = 512;;) {

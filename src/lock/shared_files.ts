@@ -81,7 +81,7 @@ export class SharedFiles {
       throw error;
     }
     this.lockHandle = handle;
-    this.verifiedAt = Date.now();
+    this.verifiedAt = this.#platform.now();
     return true;
   }
 
@@ -101,7 +101,7 @@ export class SharedFiles {
     if (onDisk === null) return false;
     const id = this.lockId;
     if (!onDisk.id.every((word, i) => word === id[i])) return false;
-    this.verifiedAt = Date.now();
+    this.verifiedAt = this.#platform.now();
     return true;
   }
 
