@@ -29,7 +29,7 @@ import {
   startFixture,
   tempDir,
 } from "./helpers.ts";
-import { outsideHolder } from "./lock_helpers.ts";
+import { outsideCanLock, outsideHolder } from "./lock_helpers.ts";
 
 test("500 pending acquires on 50 held locks: one sleeper, and file I/O stays prompt", async () => {
   const platform = currentPlatform();
@@ -241,3 +241,54 @@ test("a waiter leaving without the lock passes a pending wake-up on; one that to
     dir.remove();
   }
 });
+
+test(
+  "a Worker terminated while waiting in acquireSync never takes the lock",
+  {
+    // Measured: Deno's terminate() does not stop a Worker whose JavaScript
+    // keeps calling FFI functions (a loop of FFI usleep() calls runs on), so
+    // there no wait in a Worker, polling or blocking, can be cut short.
+    skip: RUNTIME === "deno" &&
+      "Deno cannot terminate a Worker that is calling FFI functions",
+  },
+  async () => {
+    const dir = tempDir();
+    try {
+      const lock = new MemoryShareLock("worker", { length: 16, dir: dir.path });
+      await lock.run(() => {});
+      await lock.close();
+      const lockPath = join(dir.path, "worker.lock");
+      const holder = outsideHolder(lockPath);
+      try {
+        const worker = new Worker(
+          new URL("./fixtures/worker_acquire_sync.ts", import.meta.url).href,
+          { type: "module" },
+        );
+        const messages: string[] = [];
+        const waiting = new Promise<void>((resolve) => {
+          worker.onmessage = ({ data }) => {
+            messages.push(data);
+            if (data === "waiting") resolve();
+          };
+        });
+        worker.postMessage({ name: "worker", dir: dir.path });
+        await waiting;
+        await sleep(300); // well inside acquireSync()
+        worker.terminate();
+        holder.release();
+        await sleep(500);
+        // Blocked in the kernel's flock, it would have been handed the lock
+        // with no JavaScript left to release it.
+        assert.ok(
+          outsideCanLock(lockPath),
+          "the terminated Worker holds the lock",
+        );
+        assert.deepEqual(messages, ["waiting"]);
+      } finally {
+        holder.close();
+      }
+    } finally {
+      dir.remove();
+    }
+  },
+);

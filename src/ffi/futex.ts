@@ -16,6 +16,7 @@
  * @module
  */
 
+import type { AddressWaits } from "./address_waits.ts";
 import { errnoNames } from "./errno.ts";
 import { type Libc, SYSCALL } from "./libc.ts";
 import type { PosixConstants } from "./posix_constants.ts";
@@ -28,30 +29,20 @@ import {
   type SleepWord,
   SYS_futex_waitv,
 } from "./futex_wait_args.ts";
+import { type OffThreadCall, workerCalls } from "./worker_calls.ts";
 
 const INT_MAX = 0x7fffffff;
-/** Linux `MAP_SHARED | MAP_ANONYMOUS` (the same on x86_64 and aarch64). */
-const MAP_SHARED_ANONYMOUS = 0x21;
 /** `futex_waitv` takes at most 128 words; one is the interrupt word. */
 const MAX_WORDS = 127;
 
-/** Futex operations the platform offers. */
-export interface Futex {
-  /** Wakes one sleeper on the word at `address`. */
-  wake(address: number): void;
-  /** Sleeps while the word at `address` equals `expected`, at most `ms`. Blocks the thread. */
-  waitSync(address: number, expected: number, ms: number): void;
-  /** Resolves when a word changes or is woken, after `ms`, or on `interrupt()`. One call at a time. */
-  waitAny(words: readonly SleepWord[], ms: number): Promise<void>;
-  /** Makes an in-flight `waitAny` return now. */
-  interrupt(): void;
-}
-
 /** Sleeps for a request off the JavaScript thread. */
-type AsyncSleep = (request: SleepRequest) => Promise<void>;
+type AsyncSleep = OffThreadCall<SleepRequest>;
 
 /** The futex operations, or `undefined` where there is no futex (not Linux). */
-export function linuxFutex(libc: Libc, c: PosixConstants): Futex | undefined {
+export function linuxFutex(
+  libc: Libc,
+  c: PosixConstants,
+): AddressWaits | undefined {
   if (runtime.os !== "linux" || c.SYS_futex === 0) return undefined;
   const sysFutex = c.SYS_futex;
   const clock = (id: number, ts: BigInt64Array) => libc.clock_gettime(id, ts);
@@ -61,7 +52,7 @@ export function linuxFutex(libc: Libc, c: PosixConstants): Futex | undefined {
     null,
     4096,
     c.PROT_READ | c.PROT_WRITE,
-    MAP_SHARED_ANONYMOUS,
+    c.MAP_SHARED | c.MAP_ANONYMOUS,
     -1,
     0,
   );
@@ -74,7 +65,10 @@ export function linuxFutex(libc: Libc, c: PosixConstants): Futex | undefined {
   const waitv = errnoNames("linux")[libc.errno()] !== "ENOSYS";
   const sleepAsync = runtime.name === "deno"
     ? denoPoolSleep(libc.path, clock)
-    : bunWorkerSleep(libc.path);
+    : workerCalls<SleepRequest>(
+      new URL("./futex_worker.ts", import.meta.url).href,
+      libc.path,
+    );
 
   return {
     wake(address) {
@@ -127,45 +121,5 @@ function denoPoolSleep(
     await syscall(...call.args);
     // `call.keep` is referenced until here: the kernel reads those buffers.
     void call.keep;
-  };
-}
-
-interface WorkerLike {
-  postMessage(message: unknown): void;
-  addEventListener(
-    type: "message",
-    listener: (event: { data: number }) => void,
-  ): void;
-  ref?(): void;
-  unref?(): void;
-}
-
-function bunWorkerSleep(path: string): AsyncSleep {
-  let worker: WorkerLike | undefined;
-  let next = 0;
-  const pending = new Map<number, () => void>();
-  const start = (): WorkerLike => {
-    const WorkerClass = (globalThis as unknown as {
-      Worker: new (url: string) => WorkerLike;
-    }).Worker;
-    const w = new WorkerClass(
-      new URL("./futex_worker.ts", import.meta.url).href,
-    );
-    w.addEventListener("message", ({ data: id }) => {
-      const resolve = pending.get(id);
-      pending.delete(id);
-      // An idle worker must not keep a finished script alive.
-      if (pending.size === 0) w.unref?.();
-      resolve?.();
-    });
-    w.postMessage({ init: path });
-    return w;
-  };
-  return (request) => {
-    worker ??= start();
-    const id = next++;
-    worker.ref?.();
-    worker.postMessage({ id, request });
-    return new Promise<void>((resolve) => pending.set(id, resolve));
   };
 }

@@ -158,10 +158,12 @@ export interface Platform {
   tryLock(handle: Handle, shared?: boolean): boolean;
   /**
    * Blocks the thread until the exclusive lock is held, queued in the
-   * kernel like any blocking `flock` client. Absent where a blocked call
-   * could wait on the platform's own lock probes (Windows).
+   * kernel like any blocking `flock` client. Absent in Workers (a Worker
+   * terminated while blocked would take the lock and never release it) and
+   * where a blocked call could wait on the platform's own lock probes
+   * (Windows).
    */
-  lock?(handle: Handle): void;
+  readonly lock?: (handle: Handle) => void;
   /** Releases the lock held through `handle`. */
   unlock(handle: Handle): void;
   /** Maps the first `length` bytes of the file shared and read-write. */

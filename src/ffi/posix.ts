@@ -29,6 +29,7 @@ import {
 } from "./platform.ts";
 import { type Pointer, runtime } from "./runtime.ts";
 import { linuxFutex } from "./futex.ts";
+import { darwinAddressWaits } from "./darwin_address_waits.ts";
 import { timedWaits } from "./timed_waits.ts";
 import { wallClock } from "./wall_clock.ts";
 
@@ -37,7 +38,7 @@ const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 /** A POSIX mapping: the base pointer kept for munmap/msync. */
 interface PosixMapping extends Mapping {
   readonly pointer: Pointer;
-  /** The base address, for futex words. */
+  /** The base address, for wait words (futex, os_sync, ulock). */
   readonly address: number;
 }
 
@@ -67,7 +68,8 @@ export function posixPlatform(): Platform {
   const emptyPath = cString("");
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const sleep = (ms: number) => void Atomics.wait(sleeper, 0, 0, ms);
-  const futex = linuxFutex(libc, c);
+  // Kernel wake-ups where the OS has them; else waiting for a lock polls.
+  const futex = linuxFutex(libc, c) ?? darwinAddressWaits(libc, c);
   const address = (w: LockWait): number =>
     (w.mapping as PosixMapping).address + w.offset;
   const waits = futex === undefined ? timedWaits(sleep) : {
@@ -316,12 +318,14 @@ export function posixPlatform(): Platform {
         if (e !== E.EINTR) throw error("flock", e);
       }
     },
-    lock(fd) {
-      while (libc.flock(fd, c.LOCK_EX) !== 0) {
-        const e = libc.errno();
-        if (e !== E.EINTR) throw error("flock", e);
+    lock: runtime.mainThread
+      ? (fd) => {
+        while (libc.flock(fd, c.LOCK_EX) !== 0) {
+          const e = libc.errno();
+          if (e !== E.EINTR) throw error("flock", e);
+        }
       }
-    },
+      : undefined,
     unlock(fd) {
       if (libc.flock(fd, c.LOCK_UN) !== 0) fail("flock");
     },

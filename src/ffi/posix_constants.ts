@@ -33,6 +33,8 @@ export interface PosixConstants {
   readonly PROT_READ: number;
   readonly PROT_WRITE: number;
   readonly MAP_SHARED: number;
+  /** Memory backed by no file (for process-private wait words). */
+  readonly MAP_ANONYMOUS: number;
   readonly MS_SYNC: number;
   readonly AT_FDCWD: number;
   readonly AT_SYMLINK_NOFOLLOW: number;
@@ -99,6 +101,7 @@ const LINUX_COMMON = {
   PROT_READ: 1,
   PROT_WRITE: 2,
   MAP_SHARED: 1,
+  MAP_ANONYMOUS: 0x20, // asm-generic/mman-common.h
   MS_SYNC: 4, // asm-generic/mman-common.h
   AT_FDCWD: -100, // include/uapi/linux/fcntl.h
   AT_SYMLINK_NOFOLLOW: 0x100,
@@ -144,6 +147,7 @@ function darwin(arch: Architecture): PosixConstants {
     PROT_READ: 1,
     PROT_WRITE: 2,
     MAP_SHARED: 1,
+    MAP_ANONYMOUS: 0x1000, // MAP_ANON
     MS_SYNC: 0x10,
     AT_FDCWD: -2,
     AT_SYMLINK_NOFOLLOW: 0x20,

@@ -59,6 +59,12 @@ export interface Runtime {
   /** The CPU architecture. */
   readonly arch: Architecture;
   /**
+   * Whether this realm is the process's main thread, not a Worker: only
+   * the main thread may block in a call that nothing can interrupt — a
+   * terminated Worker would otherwise be left blocked, and then holding.
+   */
+  readonly mainThread: boolean;
+  /**
    * Opens a shared library and binds `symbols`; throws if one is missing.
    * The result maps each name to a callable function.
    */

@@ -59,6 +59,8 @@ export async function bunRuntime(): Promise<Runtime | undefined> {
     name: "bun",
     os: OS[platform] ?? (platform as OperatingSystem),
     arch: ARCH[arch] ?? (arch as Architecture),
+    mainThread: (globalThis as unknown as { Bun: { isMainThread: boolean } })
+      .Bun.isMainThread,
     open(library: string, symbols: ForeignInterface) {
       const table: Record<string, { args: string[]; returns: string }> = {};
       for (const [name, fn] of Object.entries(symbols)) {

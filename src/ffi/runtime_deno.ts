@@ -46,6 +46,10 @@ export function denoRuntime(): Runtime | undefined {
     name: "deno",
     os: deno.build.os as OperatingSystem,
     arch: deno.build.arch as Architecture,
+    // Deno's main realm has no WorkerGlobalScope.
+    mainThread:
+      (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope ===
+        undefined,
     open: (library, symbols) => deno.dlopen(library, symbols).symbols,
     arrayBuffer: (pointer, offset, length) =>
       view.getArrayBuffer(pointer, length, offset),

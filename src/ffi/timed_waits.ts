@@ -1,6 +1,6 @@
 /**
- * The wait functions of a platform without kernel wake-ups (macOS for now,
- * and Linux without a usable futex): every "sleep until woken" is a timed
+ * The wait functions of a platform without kernel wake-ups (Linux without a
+ * usable futex, macOS before 10.12): every "sleep until woken" is a timed
  * sleep, so the lock layer polls.
  *
  * @module

@@ -1,0 +1,52 @@
+/**
+ * Bun only: blocking native calls made by a Worker for the main thread,
+ * because Bun has no nonblocking FFI. The Worker script gets `{ init }` once,
+ * then `{ id, request }` per call, and posts back `id` when the call returns.
+ *
+ * @module
+ */
+
+/** A call made off the JavaScript thread; resolves when it returns. */
+export type OffThreadCall<Request> = (request: Request) => Promise<void>;
+
+interface WorkerLike {
+  postMessage(message: unknown): void;
+  addEventListener(
+    type: "message",
+    listener: (event: { data: number }) => void,
+  ): void;
+  ref?(): void;
+  unref?(): void;
+}
+
+/** Calls on a Worker started from `url` (given `init`) on first use. */
+export function workerCalls<Request>(
+  url: string,
+  init: unknown,
+): OffThreadCall<Request> {
+  let worker: WorkerLike | undefined;
+  let next = 0;
+  const pending = new Map<number, () => void>();
+  const start = (): WorkerLike => {
+    const WorkerClass = (globalThis as unknown as {
+      Worker: new (url: string) => WorkerLike;
+    }).Worker;
+    const w = new WorkerClass(url);
+    w.addEventListener("message", ({ data: id }) => {
+      const resolve = pending.get(id);
+      pending.delete(id);
+      // An idle worker must not keep a finished script alive.
+      if (pending.size === 0) w.unref?.();
+      resolve?.();
+    });
+    w.postMessage({ init });
+    return w;
+  };
+  return (request) => {
+    worker ??= start();
+    const id = next++;
+    worker.ref?.();
+    worker.postMessage({ id, request });
+    return new Promise<void>((resolve) => pending.set(id, resolve));
+  };
+}
