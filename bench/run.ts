@@ -4,7 +4,9 @@
  * with the machine it ran on.
  *
  * Usage: `node_modules/.bin/deno run -A bench/run.ts [--quick]
- * [--only=uncontended,handoff,contended,memory] [--runtimes=deno,bun] [--no-c]`
+ * [--only=uncontended,handoff,contended,memory] [--runtimes=deno,bun] [--no-c]
+ * [--repeat=N]` (N whole runs: the last one's table, then every target's
+ * ratio in each run and the median).
  * (also runs under Bun: `node_modules/.bin/bun bench/run.ts`).
  *
  * @module
@@ -18,7 +20,7 @@ import process from "node:process";
 import { cBaselines } from "./c_baseline.ts";
 import { benchScript, ROOT, RUNTIME, scriptCommand, tempDir } from "./proc.ts";
 import { PLANS, ROWS_MARKER } from "./suite.ts";
-import { markdownTable, type Row } from "./table.ts";
+import { markdownTable, type Row, targetSummary } from "./table.ts";
 
 const log = (message: string) => process.stderr.write(`[run] ${message}\n`);
 
@@ -99,36 +101,52 @@ const suiteArgs = args.filter((a) =>
 );
 const sectionOf: Record<string, string> = { "hand-off": "handoff" };
 
-const started = performance.now();
-const rows: Row[] = [];
-if (!args.includes("--no-c")) {
-  const scratch = tempDir();
-  try {
-    rows.push(
-      ...cBaselines(scratch.path, {
-        batches: plan.batches.batches,
-        perBatch: plan.batches.maxPerBatch,
-        rounds: plan.rounds,
-        warmup: plan.warmup,
-        durationMs: plan.durationMs,
-      }, log).filter((row) =>
-        only.length === 0 ||
-        only.includes(sectionOf[row.section] ?? row.section)
-      ),
-    );
-  } finally {
-    scratch.remove();
+const repeat = Math.max(
+  1,
+  Number(args.find((a) => a.startsWith("--repeat="))?.slice(9) ?? 1) || 1,
+);
+
+/** One whole run: the C baselines, then each runtime's suite. */
+async function measure(): Promise<Row[]> {
+  const rows: Row[] = [];
+  if (!args.includes("--no-c")) {
+    const scratch = tempDir();
+    try {
+      rows.push(
+        ...cBaselines(scratch.path, {
+          batches: plan.batches.batches,
+          perBatch: plan.batches.maxPerBatch,
+          rounds: plan.rounds,
+          warmup: plan.warmup,
+          durationMs: plan.durationMs,
+        }, log).filter((row) =>
+          only.length === 0 ||
+          only.includes(sectionOf[row.section] ?? row.section)
+        ),
+      );
+    } finally {
+      scratch.remove();
+    }
   }
+  for (const runtime of runtimes) {
+    log(`suite under ${runtime}`);
+    rows.push(...await runtimeRows(runtime, suiteArgs));
+  }
+  for (const row of rows) {
+    if (row.baselineRef === undefined) continue;
+    const ref = rows.find((r) => r.operation === row.baselineRef);
+    if (ref !== undefined) row.baseline = { name: "C", value: ref.value };
+  }
+  return rows;
 }
-for (const runtime of runtimes) {
-  log(`suite under ${runtime}`);
-  rows.push(...await runtimeRows(runtime, suiteArgs));
+
+const started = performance.now();
+const runs: Row[][] = [];
+for (let i = 0; i < repeat; i++) {
+  if (repeat > 1) log(`run ${i + 1} of ${repeat}`);
+  runs.push(await measure());
 }
-for (const row of rows) {
-  if (row.baselineRef === undefined) continue;
-  const ref = rows.find((r) => r.operation === row.baselineRef);
-  if (ref !== undefined) row.baseline = { name: "C", value: ref.value };
-}
+const rows = runs[runs.length - 1];
 
 console.log(`## memshare benchmarks${quick ? " (quick run)" : ""}\n`);
 console.log(machine(runtimes));
@@ -140,8 +158,13 @@ console.log(
 console.log(
   `- wall time: ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
 );
+if (repeat > 1) console.log(`### The last of ${repeat} runs\n`);
 console.log(markdownTable(rows));
-const failed = rows.filter((r) => r.ok === false);
+if (repeat > 1) {
+  console.log(`\n### The targets over all ${repeat} runs\n`);
+  console.log(targetSummary(runs));
+}
+const failed = runs.flat().filter((r) => r.ok === false);
 if (failed.length > 0) {
   console.log(`\n${failed.length} correctness check(s) failed.`);
   process.exit(1);

@@ -109,3 +109,37 @@ export function markdownTable(rows: readonly Row[]): string {
   }
   return lines.join("\n");
 }
+
+/**
+ * The targets over several runs: for each row with a target, its ratio in
+ * every run, the median, and the verdict on the median (this VM's noise
+ * moves single-run ratios by up to ±0.3×).
+ */
+export function targetSummary(runs: readonly (readonly Row[])[]): string {
+  const keyOf = (r: Row) => `${r.operation}\u0000${r.runtime}`;
+  const first = runs[0] ?? [];
+  const lines = [
+    "| operation | runtime | ratio in each run | median | target | verdict |",
+    "|---|---|---|--:|---|---|",
+  ];
+  for (const row of first) {
+    if (row.target === undefined) continue;
+    const ratios = runs
+      .map((rows) => rows.find((r) => keyOf(r) === keyOf(row)))
+      .map((r) => r === undefined ? undefined : ratioOf(r))
+      .filter((x): x is number => x !== undefined);
+    if (ratios.length === 0) continue;
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+    const { compare, ratio } = row.target;
+    const pass = compare === "<=" ? median <= ratio : median >= ratio;
+    lines.push(
+      `| ${cell(row.operation)} | ${row.runtime} | ${
+        ratios.map((x) => `${x.toFixed(2)}×`).join(", ")
+      } | ${median.toFixed(2)}× | ${compare === "<=" ? "≤" : "≥"} ${ratio}× | ${
+        pass ? "✅" : "❌"
+      } |`,
+    );
+  }
+  return lines.join("\n");
+}
