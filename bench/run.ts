@@ -5,8 +5,8 @@
  *
  * Usage: `node_modules/.bin/deno run -A bench/run.ts [--quick]
  * [--only=uncontended,handoff,contended,memory] [--runtimes=deno,bun] [--no-c]
- * [--repeat=N]` (N whole runs: the last one's table, then every target's
- * ratio in each run and the median).
+ * [--repeat=N]` (N whole runs: the last one's table, then every ratio in
+ * each run and the median).
  * (also runs under Bun: `node_modules/.bin/bun bench/run.ts`).
  *
  * @module
@@ -20,7 +20,7 @@ import process from "node:process";
 import { cBaselines } from "./c_baseline.ts";
 import { benchScript, ROOT, RUNTIME, scriptCommand, tempDir } from "./proc.ts";
 import { PLANS, ROWS_MARKER } from "./suite.ts";
-import { markdownTable, type Row, targetSummary } from "./table.ts";
+import { markdownTable, type Row, runsSummary } from "./table.ts";
 
 const log = (message: string) => process.stderr.write(`[run] ${message}\n`);
 
@@ -161,8 +161,8 @@ console.log(
 if (repeat > 1) console.log(`### The last of ${repeat} runs\n`);
 console.log(markdownTable(rows));
 if (repeat > 1) {
-  console.log(`\n### The targets over all ${repeat} runs\n`);
-  console.log(targetSummary(runs));
+  console.log(`\n### Every ratio over all ${repeat} runs\n`);
+  console.log(runsSummary(runs));
 }
 const failed = runs.flat().filter((r) => r.ok === false);
 if (failed.length > 0) {

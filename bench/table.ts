@@ -111,19 +111,18 @@ export function markdownTable(rows: readonly Row[]): string {
 }
 
 /**
- * The targets over several runs: for each row with a target, its ratio in
- * every run, the median, and the verdict on the median (this VM's noise
- * moves single-run ratios by up to ±0.3×).
+ * Every compared row over several runs: its ratio in each run, the median,
+ * and, for rows with a target, the verdict on the median (this VM's noise
+ * moves single-run ratios by up to ±0.2×).
  */
-export function targetSummary(runs: readonly (readonly Row[])[]): string {
+export function runsSummary(runs: readonly (readonly Row[])[]): string {
   const keyOf = (r: Row) => `${r.operation}\u0000${r.runtime}`;
   const first = runs[0] ?? [];
   const lines = [
-    "| operation | runtime | ratio in each run | median | target | verdict |",
-    "|---|---|---|--:|---|---|",
+    "| section | operation | runtime | ratio in each run | median | target |",
+    "|---|---|---|---|--:|---|",
   ];
   for (const row of first) {
-    if (row.target === undefined) continue;
     const ratios = runs
       .map((rows) => rows.find((r) => keyOf(r) === keyOf(row)))
       .map((r) => r === undefined ? undefined : ratioOf(r))
@@ -131,14 +130,18 @@ export function targetSummary(runs: readonly (readonly Row[])[]): string {
     if (ratios.length === 0) continue;
     const sorted = [...ratios].sort((a, b) => a - b);
     const median = sorted[Math.floor((sorted.length - 1) / 2)];
-    const { compare, ratio } = row.target;
-    const pass = compare === "<=" ? median <= ratio : median >= ratio;
+    let target = "";
+    if (row.target !== undefined) {
+      const { compare, ratio } = row.target;
+      const pass = compare === "<=" ? median <= ratio : median >= ratio;
+      target = `${pass ? "✅" : "❌"} ${
+        compare === "<=" ? "≤" : "≥"
+      } ${ratio}×`;
+    }
     lines.push(
-      `| ${cell(row.operation)} | ${row.runtime} | ${
+      `| ${row.section} | ${cell(row.operation)} | ${row.runtime} | ${
         ratios.map((x) => `${x.toFixed(2)}×`).join(", ")
-      } | ${median.toFixed(2)}× | ${compare === "<=" ? "≤" : "≥"} ${ratio}× | ${
-        pass ? "✅" : "❌"
-      } |`,
+      } | ${median.toFixed(2)}× | ${target} |`,
     );
   }
   return lines.join("\n");
