@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MemoryShareLock } from "../mod.ts";
@@ -129,9 +129,27 @@ function blockedInFlock(pid: number, ino: number): boolean {
   });
 }
 
+/** Waits (up to 20 s) until `pid` is blocked in flock on inode `ino`. */
+async function untilBlockedInFlock(pid: number, ino: number): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  while (!blockedInFlock(pid, ino)) {
+    assert.ok(
+      performance.now() < deadline,
+      `pid ${pid} never blocked in flock on inode ${ino}: ${
+        readFileSync("/proc/locks")
+      }`,
+    );
+    await sleep(20);
+  }
+}
+
+const NEEDS_PROC_LOCKS = {
+  skip: existsSync("/proc/locks") ? false : "needs Linux /proc/locks",
+};
+
 test(
   "acquireSync without a deadline queues in the kernel's flock; an outside release hands over",
-  { skip: existsSync("/proc/locks") ? false : "needs Linux /proc/locks" },
+  NEEDS_PROC_LOCKS,
   async () => {
     const dir = tempDir();
     try {
@@ -146,15 +164,7 @@ test(
       ]);
       try {
         await child.waitFor("waiting");
-        const ino = statSync(lockPath).ino;
-        const deadline = performance.now() + 20_000;
-        while (!blockedInFlock(child.process.pid!, ino)) {
-          assert.ok(
-            performance.now() < deadline,
-            `the child never blocked in flock: ${readFileSync("/proc/locks")}`,
-          );
-          await sleep(20);
-        }
+        await untilBlockedInFlock(child.process.pid!, statSync(lockPath).ino);
         holder.release();
         await child.waitFor("acquired", 20_000);
         assert.equal((await child.exited).code, 0, child.stderr());
@@ -166,6 +176,55 @@ test(
         await check.close();
       } finally {
         holder.close();
+        child.process.kill();
+      }
+    } finally {
+      dir.remove();
+    }
+  },
+);
+
+test(
+  "queued in flock on a lock file that is then replaced, acquireSync moves to the new file and waits for its holder",
+  NEEDS_PROC_LOCKS,
+  async () => {
+    const dir = tempDir();
+    try {
+      const lock = new MemoryShareLock("moved", { length: 16, dir: dir.path });
+      await lock.run(() => {});
+      await lock.close();
+      const lockPath = join(dir.path, "moved.lock");
+      const oldHolder = outsideHolder(lockPath);
+      const child = startFixture(RUNTIME, "acquire_sync.ts", [
+        "moved",
+        dir.path,
+      ]);
+      let newHolder: ReturnType<typeof outsideHolder> | undefined;
+      try {
+        await child.waitFor("waiting");
+        const oldIno = statSync(lockPath).ino;
+        await untilBlockedInFlock(child.process.pid!, oldIno);
+        // A tmp cleaner deletes the lock file; Python's filelock makes a new
+        // one and holds it. Then the old holder leaves.
+        rmSync(lockPath);
+        newHolder = outsideHolder(lockPath);
+        const newIno = statSync(lockPath).ino;
+        await sleep(150); // past the 100 ms path-check interval
+        oldHolder.release();
+        // Handed the old file, the child must see it is no longer the one at
+        // the path, and queue on the new one instead of entering.
+        await untilBlockedInFlock(child.process.pid!, newIno);
+        await sleep(200);
+        assert.ok(
+          !child.stdout().includes("acquired"),
+          "entered while the new lock file was held",
+        );
+        newHolder.release();
+        await child.waitFor("acquired", 20_000);
+        assert.equal((await child.exited).code, 0, child.stderr());
+      } finally {
+        oldHolder.close();
+        newHolder?.close();
         child.process.kill();
       }
     } finally {
