@@ -251,6 +251,14 @@ export class MemoryShareLock implements AsyncDisposable {
    * Blocks the thread until the lock is taken (for synchronous scripts).
    * Throws `LockHeldError` at once if this realm already holds it, and
    * `LockTimeoutError` after `timeout` ms. Hooks must be synchronous.
+   * Without a timeout, on the main thread, it queues in the kernel's own
+   * `flock`, so any release hands the lock over at once.
+   *
+   * @example
+   * ```ts ignore
+   * using guard = lock.acquireSync({ timeout: 2_000 });
+   * guard.memory[0]++;
+   * ```
    */
   acquireSync(options?: { timeout?: number }): LockGuard {
     const timeout = this.#timeoutOf(options);
