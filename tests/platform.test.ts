@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { currentPlatform } from "../src/ffi/current.ts";
 import {
@@ -96,6 +96,52 @@ test(
     } finally {
       dir.remove();
     }
+  },
+);
+
+test("readFile returns a file's exact bytes, null when missing, EISDIR for a directory", () => {
+  const dir = tempDir();
+  try {
+    // Larger than one first read (64 KiB): the loop must read and grow on.
+    const big = new Uint8Array(200_000).map((_, i) => (i * 31 + 7) & 0xff);
+    const bigPath = join(dir.path, "big");
+    writeFileSync(bigPath, big);
+    assert.deepEqual(platform.readFile(bigPath), big);
+    const emptyPath = join(dir.path, "empty");
+    writeFileSync(emptyPath, "");
+    assert.deepEqual(platform.readFile(emptyPath), new Uint8Array(0));
+    const exact = join(dir.path, "exactly-64k");
+    writeFileSync(exact, big.subarray(0, 65536));
+    assert.deepEqual(platform.readFile(exact), big.subarray(0, 65536));
+
+    assert.equal(platform.readFile(join(dir.path, "missing")), null);
+    assert.equal(platform.readFile(join(dir.path, "no", "missing")), null);
+    // A file where a directory should be: ENOTDIR, which is "not there" too.
+    assert.equal(platform.readFile(join(bigPath, "under-a-file")), null);
+
+    const sub = join(dir.path, "sub");
+    mkdirSync(sub);
+    assert.throws(
+      () => platform.readFile(sub),
+      (e: unknown) =>
+        e instanceof OsError && e.code === "EISDIR" && e.path === sub &&
+        e.message.includes(sub),
+    );
+  } finally {
+    dir.remove();
+  }
+});
+
+test(
+  "readFile reads a procfs file, which stats as size 0, to its end",
+  { skip: process.platform !== "linux" && "procfs is Linux" },
+  () => {
+    assert.equal(statSync("/proc/self/status").size, 0);
+    const text = new TextDecoder().decode(
+      platform.readFile("/proc/self/status")!,
+    );
+    assert.match(text, /^Name:/);
+    assert.match(text, new RegExp(`^Pid:\\s+${process.pid}$`, "m"));
   },
 );
 

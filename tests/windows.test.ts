@@ -137,6 +137,32 @@ windowsTest(
 );
 
 windowsTest(
+  "readFile: exact bytes (UTF-16 name, file held open by another handle), null when missing",
+  async () => {
+    await inTempDir((dir) => {
+      const p = platform();
+      // More than the first 64 KiB read: ReadFile is called again, further on.
+      const bytes = new Uint8Array(150_000).map((_, i) => (i * 13 + 5) & 0xff);
+      const path = join(dir, "daten-\u00fc\u{1f512}.bin");
+      writeFileSync(path, bytes);
+      assert.deepEqual(p.readFile(path), bytes);
+      // Our own read-write handles share everything: a reader gets in.
+      const held = p.openFile(path, false, 0o600);
+      try {
+        assert.deepEqual(p.readFile(path), bytes);
+      } finally {
+        p.close(held);
+      }
+      writeFileSync(join(dir, "empty"), "");
+      assert.deepEqual(p.readFile(join(dir, "empty")), new Uint8Array(0));
+      assert.equal(p.readFile(join(dir, "missing")), null); // FILE_NOT_FOUND
+      assert.equal(p.readFile(join(dir, "no", "missing")), null); // PATH_NOT_FOUND
+      throwsCode(() => p.readFile(dir), "EISDIR");
+    });
+  },
+);
+
+windowsTest(
   "tryLock excludes a second handle; shared probes coexist; unlock lets it in",
   async () => {
     await inTempDir((dir) => {

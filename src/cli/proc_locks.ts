@@ -3,15 +3,14 @@
  *
  * This is how the CLI sees holders that keep no memshare header — flock(1),
  * Python's filelock — without taking or probing any lock itself. The file
- * is read through libc, not node:fs, because Deno refuses every node:fs read
- * under /proc unless run with --allow-all; libc needs only --allow-ffi.
+ * is read through the platform (FFI), not node:fs, because Deno refuses every
+ * node:fs read under /proc unless run with --allow-all; FFI needs only
+ * --allow-ffi.
  *
  * @module
  */
 
-import type { FileId } from "../ffi/platform.ts";
-import { posixConstants } from "../ffi/posix_constants.ts";
-import { type NativeFunction, runtime } from "../ffi/runtime.ts";
+import { type FileId, OsError, type Platform } from "../ffi/platform.ts";
 
 /** One `flock(2)` lock held on a file, as `/proc/locks` lists it. */
 export interface FlockEntry {
@@ -54,69 +53,23 @@ export function parseProcLocks(text: string): FlockEntry[] {
 }
 
 /** The granted flocks on this machine, or `null` where `/proc/locks` cannot be read (not Linux). */
-export function readProcLocks(): FlockEntry[] | null {
-  if (runtime.os !== "linux") return null;
-  const text = readWholeFile("/proc/locks");
-  return text === null ? null : parseProcLocks(text);
+export function readProcLocks(platform: Platform): FlockEntry[] | null {
+  if (platform.os !== "linux") return null;
+  let bytes: Uint8Array | null;
+  try {
+    bytes = platform.readFile("/proc/locks");
+  } catch (error) {
+    // Unreadable (a locked-down /proc): the status still shows everything
+    // else, and says that holders without a header may be unseen.
+    if (error instanceof OsError) return null;
+    throw error;
+  }
+  return bytes === null
+    ? null
+    : parseProcLocks(new TextDecoder().decode(bytes));
 }
 
 /** Whether two file identities are the same file. */
 export function sameFile(a: FileId, b: FileId): boolean {
   return a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
-}
-
-interface ReadCalls {
-  open(path: Uint8Array, flags: number): number;
-  read(fd: number, into: Uint8Array, count: number): number | bigint;
-  close(fd: number): number;
-}
-
-let calls: ReadCalls | null | undefined;
-
-/** Binds open/read/close once; `null` if no libc could be opened. */
-function bind(): ReadCalls | null {
-  if (calls !== undefined) return calls;
-  calls = null;
-  for (const library of posixConstants(runtime.os, runtime.arch).libc) {
-    try {
-      const fns: Record<string, NativeFunction> = runtime.open(library, {
-        open: { parameters: ["buffer", "i32"], result: "i32" },
-        read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-        close: { parameters: ["i32"], result: "i32" },
-      });
-      calls = fns as unknown as ReadCalls;
-      break;
-    } catch {
-      // Try the next candidate (glibc, then musl).
-    }
-  }
-  return calls;
-}
-
-/** Reads a whole (small, virtual) file read-only; `null` when it cannot be opened. */
-function readWholeFile(path: string): string | null {
-  const libc = bind();
-  if (libc === null) return null;
-  const c = posixConstants(runtime.os, runtime.arch);
-  const fd = libc.open(
-    new TextEncoder().encode(path + "\0"),
-    c.O_RDONLY | c.O_CLOEXEC,
-  );
-  if (fd < 0) return null;
-  try {
-    const chunks: Uint8Array[] = [];
-    for (;;) {
-      const chunk = new Uint8Array(65536);
-      const n = Number(libc.read(fd, chunk, chunk.length));
-      // A failed read mid-way leaves a truncated list: treat it as unreadable.
-      if (n < 0) return null;
-      if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
-    }
-    const decoder = new TextDecoder();
-    return chunks.map((chunk) => decoder.decode(chunk, { stream: true }))
-      .join("") + decoder.decode();
-  } finally {
-    libc.close(fd);
-  }
 }

@@ -35,7 +35,7 @@ export function scanDirectory(
   missingOk = false,
 ): Scan {
   const exists = checkDirectory(dir, platform.uid(), missingOk);
-  const flocks = readProcLocks();
+  const flocks = readProcLocks(platform);
   const at = Date.now();
   if (!exists) {
     return { dir, at, exists, locks: [], flocksVisible: flocks !== null };

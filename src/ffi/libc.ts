@@ -23,6 +23,7 @@ import type { PosixConstants } from "./posix_constants.ts";
 export interface Libc {
   open(path: Uint8Array, flags: number): number;
   close(fd: number): number;
+  read(fd: number, buf: Uint8Array, count: number): number;
   flock(fd: number, operation: number): number;
   ftruncate(fd: number, length: number): number;
   pread(fd: number, buf: Uint8Array, count: number, offset: number): number;
@@ -92,6 +93,7 @@ export const SYSCALL: ForeignFunction = {
 const COMMON: ForeignInterface = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   flock: { parameters: ["i32", "i32"], result: "i32" },
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
   pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
@@ -160,6 +162,8 @@ export function openLibc(c: PosixConstants): Libc {
   // 64-bit results may come back as bigint (Deno for large values, Bun always).
   const pread = fns.pread as (...a: unknown[]) => number | bigint;
   libc.pread = (...a: unknown[]) => Number(pread(...a));
+  const read = fns.read as (...a: unknown[]) => number | bigint;
+  libc.read = (...a: unknown[]) => Number(read(...a));
   const syscall = fns.syscall as (...a: unknown[]) => number | bigint;
   libc.syscall = (...a: unknown[]) => Number(syscall(...a));
   return libc as unknown as Libc;

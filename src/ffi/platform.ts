@@ -1,7 +1,7 @@
 /**
  * The platform interface: everything `src/lock` needs from the OS, and the
- * only way it reaches the OS. `posix.ts` (libc) and, later, a kernel32
- * binding implement it.
+ * only way it reaches the OS (the CLI uses it too). `posix.ts` (libc) and
+ * `windows.ts` (kernel32) implement it.
  *
  * @module
  */
@@ -150,6 +150,13 @@ export interface Platform {
    * (`ENOENT` when missing and not `create`).
    */
   openFile(path: string, create: boolean, mode: number): Handle;
+  /**
+   * Reads a whole file through the OS (only FFI permission needed, even
+   * under `/proc`), to end of file whatever size it reports; `null` when it
+   * does not exist. Throws `OsError` naming `path` otherwise (`EISDIR` for
+   * a directory, `EACCES`, …).
+   */
+  readFile(path: string): Uint8Array | null;
   /** Reads up to `into.length` bytes at `offset`; returns how many were read. */
   readAt(handle: Handle, into: Uint8Array, offset: number): number;
   /** Grows the file to `size` bytes, reserving the blocks so later writes cannot fail for space. */

@@ -7,6 +7,7 @@
 
 import { posix as posixPath } from "node:path";
 import { openLibc } from "./libc.ts";
+import { posixReadFile } from "./posix_read_file.ts";
 import { errnoNames } from "./errno.ts";
 import {
   type PosixConstants,
@@ -294,6 +295,7 @@ export function posixPlatform(): Platform {
       }
       throw error("open", E.EEXIST, path);
     },
+    readFile: posixReadFile(libc, c, error),
     readAt(fd, into, offset) {
       const n = libc.pread(fd, into, into.length, offset);
       if (n < 0) fail("pread");

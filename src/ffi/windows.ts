@@ -4,10 +4,12 @@
  * `CreateFileMappingW` + `MapViewOfFile` of the data file.
  *
  * Files are opened with every share mode (other processes open them, tools
- * may delete them, as on POSIX) and with `FILE_FLAG_OPEN_REPARSE_POINT`, so a
- * symlink or junction at a lock or data path is opened itself, seen, and
- * refused (`ELOOP`) — never followed. Handles are not inheritable (no
- * security attributes), the equivalent of `O_CLOEXEC`.
+ * may delete them, as on POSIX); lock and data files also with
+ * `FILE_FLAG_OPEN_REPARSE_POINT`, so a symlink or junction at a lock or data
+ * path is opened itself, seen, and refused (`ELOOP`) — never followed
+ * (`readFile`, a plain reader, follows links as POSIX `open` does).
+ * Handles are not inheritable (no security attributes), the equivalent of
+ * `O_CLOEXEC`.
  *
  * Windows has no permission bits: `mode` is not applied (files and the
  * default directory inherit the ACL of their directory; `%TEMP%` is private
@@ -39,6 +41,7 @@ import {
   FILE_TYPE_DISK,
   FILE_TYPE_UNKNOWN,
   FORMAT_MESSAGE_SYSTEM,
+  GENERIC_READ,
   GENERIC_READ_WRITE,
   INVALID_FILE_ATTRIBUTES,
   LOCKFILE_EXCLUSIVE_LOCK,
@@ -58,6 +61,7 @@ import {
   OsError,
   type Platform,
 } from "./platform.ts";
+import { readToEnd } from "./read_to_end.ts";
 import { type Pointer, runtime } from "./runtime.ts";
 import { readWide, wide, wideBuffer } from "./utf16.ts";
 import { windowsWaits } from "./windows_waits.ts";
@@ -270,6 +274,28 @@ export function windowsPlatform(): Platform {
     );
   }
 
+  /** `Platform.readAt`, naming `path` (when known) in its error. */
+  function readAt(
+    handle: Handle,
+    into: Uint8Array,
+    offset: number,
+    path?: string,
+  ): number {
+    readOverlappedView.setUint32(OVERLAPPED.offset, offset % 2 ** 32, true);
+    readOverlappedView.setUint32(
+      OVERLAPPED.offsetHigh,
+      Math.floor(offset / 2 ** 32),
+      true,
+    );
+    if (k.ReadFile(handle, into, into.length, count, readOverlapped) === 0) {
+      const e = k.GetLastError();
+      // A positioned read at or past the end fails with HANDLE_EOF: 0 bytes.
+      if (e === ERROR.HANDLE_EOF) return 0;
+      throw error("ReadFile", e, path);
+    }
+    return countView.getUint32(0, true);
+  }
+
   function getTempPath(): string {
     const buffer = wideBuffer(1024);
     const n = k.GetTempPathW(1024, buffer);
@@ -341,21 +367,31 @@ export function windowsPlatform(): Platform {
       // follows anyway (Wine does), which O_NOFOLLOW would call ELOOP.
       throw error("CreateFileW", ERROR.FILE_EXISTS, path, "ELOOP");
     },
-    readAt(handle, into, offset) {
-      readOverlappedView.setUint32(OVERLAPPED.offset, offset % 2 ** 32, true);
-      readOverlappedView.setUint32(
-        OVERLAPPED.offsetHigh,
-        Math.floor(offset / 2 ** 32),
-        true,
+    readFile(path) {
+      // Read access only, and every share mode: holders are not disturbed.
+      const handle = k.CreateFileW(
+        wide(path),
+        GENERIC_READ,
+        FILE_SHARE_ALL,
+        null,
+        OPEN_EXISTING,
+        0,
+        0,
       );
-      if (k.ReadFile(handle, into, into.length, count, readOverlapped) === 0) {
+      if (handle === -1) {
         const e = k.GetLastError();
-        // A positioned read at or past the end fails with HANDLE_EOF: 0 bytes.
-        if (e === ERROR.HANDLE_EOF) return 0;
-        throw error("ReadFile", e);
+        if (e === ERROR.FILE_NOT_FOUND || e === ERROR.PATH_NOT_FOUND) {
+          return null;
+        }
+        throw openError(e, path);
       }
-      return countView.getUint32(0, true);
+      try {
+        return readToEnd((into, offset) => readAt(handle, into, offset, path));
+      } finally {
+        k.CloseHandle(handle);
+      }
     },
+    readAt,
     extend(handle, size) {
       // Never shrink, even if asked: another process may map more than we do.
       if (statHandle(handle).size >= size) return;
