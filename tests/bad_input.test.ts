@@ -447,6 +447,35 @@ for (const c of pathCases) {
 }
 
 test(
+  "bad path: root is refused a data file another user owns (they could truncate it under root's mapping)",
+  { skip: posixOnly || rootOnly },
+  async () => {
+    const dir = tempDir();
+    try {
+      chmodSync(dir.path, 0o1777);
+      const path = join(dir.path, NAME);
+      writeFileSync(path, "");
+      chownSync(path, 65534, 65534);
+      const lock = new MemoryShareLock(NAME, { length: 8, dir: dir.path });
+      try {
+        await assert.rejects(
+          lock.acquire({ timeout: 0 }),
+          (e: unknown) =>
+            e instanceof LockFileError && e.code === "EFOREIGN" &&
+            e.path === path && e.message.includes("uid 65534"),
+        );
+        assert.equal(lock.isLocked(), false, "no lock left held");
+      } finally {
+        await lock.close();
+      }
+      assert.equal(statSync(path).size, 0, "nothing written to their file");
+    } finally {
+      dir.remove();
+    }
+  },
+);
+
+test(
   "bad path: a data file owned by another user → LockFileError EFOREIGN (run as nobody)",
   {
     skip: posixOnly || rootOnly,

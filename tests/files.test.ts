@@ -11,6 +11,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { LockFileError, LockTimeoutError, MemoryShareLock } from "../mod.ts";
 import { HEADER_SIZE } from "../src/lock/header.ts";
@@ -184,6 +185,53 @@ describe("the default directory", () => {
       } finally {
         d.remove();
         elsewhere.remove();
+      }
+    },
+  );
+});
+
+describe("age-based cleaners", () => {
+  const tmpfiles = process.platform === "linux" &&
+    spawnSync("systemd-tmpfiles", ["--version"]).status === 0;
+
+  test(
+    "systemd-tmpfiles skips the directory of an open lock, and cleans it once closed",
+    { skip: !tmpfiles && "needs systemd-tmpfiles (Linux)" },
+    async () => {
+      const d = tempDir();
+      try {
+        // As /tmp is configured on many distributions ("q /tmp 1777 root root
+        // 10d"), with an age of one second.
+        const lockDir = join(d.path, "bots");
+        mkdirSync(lockDir, { mode: 0o700 });
+        const config = join(d.path, "age.conf");
+        writeFileSync(config, `e ${d.path} - - - 1s\n`);
+        const clean = () => {
+          const result = spawnSync("systemd-tmpfiles", ["--clean", config], {
+            encoding: "utf8",
+          });
+          assert.equal(result.status, 0, result.stderr);
+        };
+        const lock = new MemoryShareLock("window", { length: 8, dir: lockDir });
+        try {
+          await lock.run((memory) => {
+            memory[0] = 42;
+          });
+          await sleep(1500); // older than the age by every timestamp
+          clean();
+          assert.equal(readFileSync(lock.path)[HEADER_SIZE], 42);
+          assert.equal(statSync(lock.lockPath).isFile(), true);
+          assert.equal(await lock.run((memory) => memory[0]), 42);
+        } finally {
+          await lock.close();
+        }
+        // The control: the same files, no longer open, are aged out.
+        await sleep(1500);
+        clean();
+        assert.throws(() => statSync(lock.path), { code: "ENOENT" });
+        assert.throws(() => statSync(lock.lockPath), { code: "ENOENT" });
+      } finally {
+        d.remove();
       }
     },
   );

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { currentPlatform } from "../src/ffi/current.ts";
 import {
@@ -166,6 +167,34 @@ test("tryLock excludes a second open file description; unlock lets it in", () =>
     dir.remove();
   }
 });
+
+test(
+  "holdDirectory keeps a shared flock on the directory until closed; null for a missing one",
+  posixOnly("Windows has no directory locks (holdDirectory is null there)"),
+  () => {
+    const dir = tempDir();
+    // What systemd-tmpfiles tries before cleaning a directory.
+    const cleanerCanLock = () =>
+      spawnSync("flock", ["-n", "-x", dir.path, "true"]).status === 0;
+    try {
+      const held = platform.holdDirectory(dir.path);
+      assert.notEqual(held, null);
+      const again = platform.holdDirectory(dir.path); // shared: both get it
+      assert.notEqual(again, null);
+      assert.equal(cleanerCanLock(), false);
+      platform.close(held!);
+      assert.equal(cleanerCanLock(), false);
+      platform.close(again!);
+      assert.equal(cleanerCanLock(), true);
+      assert.equal(platform.holdDirectory(join(dir.path, "missing")), null);
+      const file = join(dir.path, "file");
+      writeFileSync(file, "");
+      assert.equal(platform.holdDirectory(file), null);
+    } finally {
+      dir.remove();
+    }
+  },
+);
 
 test("map, write, flush and read back through the file", () => {
   const dir = tempDir();

@@ -151,6 +151,13 @@ export interface Platform {
    */
   openFile(path: string, create: boolean, mode: number): Handle;
   /**
+   * Opens directory `path` with a shared `flock` held on it until `close`:
+   * age-based cleaners (systemd-tmpfiles) skip a directory locked so, so
+   * files in use are not deleted from under their users. `null` where it
+   * cannot be opened or locked right now, or where it means nothing (Windows).
+   */
+  holdDirectory(path: string): Handle | null;
+  /**
    * Reads a whole file through the OS (only FFI permission needed, even
    * under `/proc`), to end of file whatever size it reports; `null` when it
    * does not exist. Throws `OsError` naming `path` otherwise (`EISDIR` for

@@ -295,6 +295,17 @@ export function posixPlatform(): Platform {
       }
       throw error("open", E.EEXIST, path);
     },
+    holdDirectory(path) {
+      const fd = libc.open(
+        cString(path),
+        c.O_RDONLY | c.O_DIRECTORY | c.O_CLOEXEC,
+      );
+      if (fd < 0) return null;
+      // Never waits: a cleaner holds its exclusive lock only while it scans.
+      if (libc.flock(fd, c.LOCK_SH | c.LOCK_NB) === 0) return fd;
+      libc.close(fd);
+      return null;
+    },
     readFile: posixReadFile(libc, c, error),
     readAt(fd, into, offset) {
       const n = libc.pread(fd, into, into.length, offset);

@@ -367,6 +367,8 @@ export function windowsPlatform(): Platform {
       // follows anyway (Wine does), which O_NOFOLLOW would call ELOOP.
       throw error("CreateFileW", ERROR.FILE_EXISTS, path, "ELOOP");
     },
+    // Windows has no directory lock for a cleaner to honour.
+    holdDirectory: () => null,
     readFile(path) {
       // Read access only, and every share mode: holders are not disturbed.
       const handle = k.CreateFileW(

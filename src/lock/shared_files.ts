@@ -39,6 +39,8 @@ export class SharedFiles {
   /** The mapping of header + region, once mapped. */
   mapping: Mapping | null = null;
   #dataHandle: Handle = -1;
+  /** The lock directory, held with a shared flock so age-based cleaners skip it. */
+  #directoryHold: Handle | null = null;
   #region: ArrayBuffer | null = null;
   /** Whether our length and tag were recorded in the header (under the lock). */
   #adopted = false;
@@ -82,6 +84,12 @@ export class SharedFiles {
     }
     this.lockHandle = handle;
     this.verifiedAt = this.#platform.now();
+    // systemd-tmpfiles deletes files by age — and a lock in constant use
+    // never looks younger (a mapping's writes do not touch mtime) — unless
+    // their directory is flocked.
+    this.#directoryHold ??= this.#platform.holdDirectory(
+      this.#platform.path.dirname(path),
+    );
     return true;
   }
 
@@ -149,7 +157,7 @@ export class SharedFiles {
     try {
       const status = this.#checkRegular(path, handle);
       const uid = this.#platform.uid();
-      if (uid > 0 && status.uid !== uid) {
+      if (uid >= 0 && status.uid !== uid) {
         throw new LockFileError(
           path,
           "EFOREIGN",
@@ -251,7 +259,9 @@ export class SharedFiles {
     }
     if (this.#dataHandle >= 0) p.close(this.#dataHandle);
     if (this.lockHandle >= 0) p.close(this.lockHandle);
+    if (this.#directoryHold !== null) p.close(this.#directoryHold);
     this.#dataHandle = this.lockHandle = -1;
+    this.#directoryHold = null;
   }
 
   #readHeader(path: string, handle: Handle): Header {
