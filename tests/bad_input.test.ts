@@ -414,6 +414,17 @@ for (const c of pathCases) {
         assert.ok(error.message.includes(c.names(dir.path)), error.message);
         assert.ok(error.path.startsWith(dir.path), error.path);
         assert.throws(() => lock.acquireSync({ timeout: 0 }), LockFileError);
+        // A query afterwards may see less, but never reads past the refusal.
+        let queried: unknown = null;
+        try {
+          lock.info();
+        } catch (e) {
+          queried = e;
+        }
+        if (queried !== null) {
+          assert.ok(queried instanceof LockFileError, String(queried));
+          assert.match(queried.code, c.code, queried.message);
+        }
         if (isRegularFile(lock.lockPath)) {
           assert.equal(
             outsideCanLock(lock.lockPath),

@@ -1,7 +1,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { closeSync, openSync, symlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
 import {
   LockClosedError,
+  LockFileError,
   LockHeldError,
   LockTimeoutError,
   MemoryShareLock,
@@ -144,7 +148,7 @@ describe("in-realm waiting", () => {
     }
   });
 
-  test("tryAcquire and timeout 0 never jump ahead of queued tasks", async () => {
+  test("tryAcquire and timeout 0 (async or sync) never jump ahead of queued tasks", async () => {
     const { lock, dispose } = freshLock();
     const outside = outsideHolder(lock.lockPath);
     try {
@@ -154,6 +158,7 @@ describe("in-realm waiting", () => {
       // The OS lock is free now, but a task of this realm is queued first.
       assert.equal(lock.tryAcquire(), null);
       await assert.rejects(lock.acquire({ timeout: 0 }), LockTimeoutError);
+      assert.throws(() => lock.acquireSync({ timeout: 0 }), LockTimeoutError);
       const guard = await queued;
       await guard.release();
       const mine = lock.tryAcquire();
@@ -202,6 +207,64 @@ describe("timeouts and aborts", () => {
       assert.match(error.message, new RegExp(`pid ${process.pid}`));
       assert.match(error.message, /mouse move lock/);
       assert.ok(waited >= 90 && waited < 5_000, `waited ${waited} ms`);
+      await held.release();
+    } finally {
+      await dispose();
+    }
+  });
+
+  test("an unknown acquire option is a TypeError naming it, not ignored", async () => {
+    const { lock, dispose } = freshLock();
+    try {
+      const bad = (key: string, hint?: RegExp) => (e: unknown) =>
+        e instanceof TypeError && e.message.includes(`"${key}"`) &&
+        (hint === undefined || hint.test(e.message));
+      // A misspelt timeout would otherwise wait for ever.
+      await assert.rejects(
+        lock.acquire({ timout: 5 } as never),
+        bad("timout", /known options: timeout, signal/),
+      );
+      await assert.rejects(
+        lock.acquire({ blocking: false } as never),
+        bad("blocking", /timeout: 0/),
+      );
+      assert.throws(
+        () => lock.acquireSync({ signal: AbortSignal.abort() } as never),
+        bad("signal", /acquire\(\{ signal \}\)/),
+      );
+      assert.throws(
+        () => lock.acquireSync({ timout: 5 } as never),
+        bad("timout", /known options: timeout$/),
+      );
+      assert.equal(lock.isLocked(), false);
+    } finally {
+      await dispose();
+    }
+  });
+
+  test("timeouts beyond what a timer holds (2**31 ms and more) still wait", async () => {
+    const { lock, dispose } = freshLock();
+    try {
+      const held = await lock.acquire();
+      const controller = new AbortController();
+      const outcomes: string[] = [];
+      const waits = [2 ** 31 - 1, 2 ** 31 + 10, 1e300].map((timeout) =>
+        lock.acquire({ timeout, signal: controller.signal }).then(
+          () => outcomes.push(`${timeout}: acquired`),
+          (e: unknown) =>
+            outcomes.push(`${timeout}: ${e === "stop" ? "aborted" : e}`),
+        )
+      );
+      // A timer given more than 2**31 - 1 ms fires after 1 ms instead.
+      await sleep(300);
+      assert.deepEqual(outcomes, []);
+      controller.abort("stop");
+      await Promise.all(waits);
+      assert.deepEqual(outcomes.sort(), [
+        "1e+300: aborted",
+        "2147483647: aborted",
+        "2147483658: aborted",
+      ]);
       await held.release();
     } finally {
       await dispose();
@@ -360,6 +423,24 @@ describe("run, wrap and the decorator", () => {
     }
   });
 
+  test("wrap keeps the this of a wrapped method", async () => {
+    const { lock, dispose } = freshLock();
+    try {
+      const bot = {
+        clicks: 0,
+        click(n: number) {
+          this.clicks += n;
+          return this.clicks;
+        },
+      };
+      const locked = { ...bot, click: lock.wrap(bot.click) };
+      assert.equal(await locked.click(2), 2);
+      assert.equal(await lock.wrap(bot.click).call(bot, 3), 3);
+    } finally {
+      await dispose();
+    }
+  });
+
   test("wrap passes arguments through and holds the lock during the call", async () => {
     const { lock, dispose } = freshLock();
     try {
@@ -450,6 +531,38 @@ describe("state queries", () => {
       await dispose();
     }
   });
+
+  test("a dead holder's pid left in the header is not named while another client holds the lock", async () => {
+    const { lock, dispose } = freshLock();
+    try {
+      await lock.run(() => {});
+      // A memshare holder that died (its pid stays in the header until the
+      // next memshare holder recovers), then flock(1) or Python took the lock.
+      const dead = spawnSync(process.execPath, ["--version"]).pid!;
+      const fd = openSync(lock.path, "r+");
+      const word = new Uint8Array(4);
+      new DataView(word.buffer).setInt32(0, dead, true);
+      writeSync(fd, word, 0, 4, 12); // the holder word (src/lock/header.ts)
+      closeSync(fd);
+      const outside = outsideHolder(lock.lockPath);
+      try {
+        const info = lock.info();
+        assert.equal(info.locked, true);
+        assert.equal(info.holderPid, null);
+        assert.equal(info.holderSince, null);
+        const error = await lock.acquire({ timeout: 30 }).catch((e) => e);
+        assert.ok(error instanceof LockTimeoutError, String(error));
+        assert.equal(error.holderPid, null);
+        assert.doesNotMatch(error.message, new RegExp(`pid ${dead}`));
+      } finally {
+        outside.close();
+      }
+      // The next memshare holder recovers the dead one's turn.
+      assert.equal(await lock.run((_, guard) => guard.recovered), true);
+    } finally {
+      await dispose();
+    }
+  });
 });
 
 describe("singleton and close", () => {
@@ -477,6 +590,38 @@ describe("singleton and close", () => {
       await dispose();
     }
   });
+
+  test(
+    "the same file by another path (a symlinked directory) is refused at once, not waited on",
+    {
+      skip: process.platform === "win32" &&
+        "symlinks need privileges on Windows",
+    },
+    async () => {
+      const { lock, dir, dispose } = freshLock({ length: 8 });
+      const alias = join(dir, "alias");
+      symlinkSync(".", alias);
+      const name = lock.path.slice(dir.length + 1);
+      const other = new MemoryShareLock(name, { length: 8, dir: alias });
+      try {
+        assert.notEqual(other, lock); // the path differs; the file does not
+        const guard = await lock.acquire();
+        const isAlias = (e: unknown) =>
+          e instanceof LockFileError && e.code === "EALIAS" &&
+          e.path === other.lockPath && e.message.includes(lock.lockPath);
+        // Without the check this blocks the thread in flock for ever.
+        assert.throws(() => other.acquireSync(), isAlias);
+        await assert.rejects(other.acquire(), isAlias);
+        await guard.release();
+        await lock.close();
+        // Once the first instance is closed, the other path is usable.
+        assert.equal(await other.run((memory) => memory.length), 8);
+      } finally {
+        await other.close();
+        await dispose();
+      }
+    },
+  );
 
   test("close rejects queued waiters, waits for the holder, and frees the name", async () => {
     const { lock, dir, dispose } = freshLock();

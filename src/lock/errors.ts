@@ -84,7 +84,7 @@ export class LockFileError extends Error {
   override readonly name = "LockFileError";
   /** The path that was refused or failed. */
   readonly path: string;
-  /** A symbolic code: an errno name (`ELOOP`, `EACCES`, …) or one of memshare's (`ENOTREG`, `EHARDLINK`, `EFOREIGN`, `EHEADER`). */
+  /** A symbolic code: an errno name (`ELOOP`, `EACCES`, …) or one of memshare's (`ENOTREG`, `EHARDLINK`, `EFOREIGN`, `EHEADER`, `EALIAS`). */
   readonly code: string;
 
   /** Builds the error; `cause` is the underlying `OsError` when there is one. */

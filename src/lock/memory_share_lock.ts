@@ -18,6 +18,7 @@ import {
 } from "./hooks.ts";
 import {
   type AcquireOptions,
+  checkAcquireKeys,
   checkHook,
   checkLength,
   checkMode,
@@ -90,6 +91,9 @@ let registry: Registry<MemoryShareLock> | undefined;
  * newcomers on a recreated file are kept out by the header at once.)
  */
 const VERIFY_INTERVAL_MS = 100;
+
+const ASYNC_OPTION_NAMES = ["timeout", "signal"] as const;
+const SYNC_OPTION_NAMES = ["timeout"] as const;
 
 /**
  * A named lock shared by processes, with a small shared memory region handed
@@ -261,10 +265,14 @@ export class MemoryShareLock implements AsyncDisposable {
    * ```
    */
   acquireSync(options?: { timeout?: number }): LockGuard {
-    const timeout = this.#timeoutOf(options);
+    const timeout = this.#timeoutOf(options, true);
     this.#assertOpen();
     if (this.#guard !== null) {
       throw new LockHeldError(this.path, "acquireSync()");
+    }
+    // One try never jumps ahead of this realm's queued tasks (as tryAcquire).
+    if (timeout === 0 && this.#queue.length > 0) {
+      throw this.#timeoutError(0);
     }
     // No deadline to keep: queue in the kernel like a blocking flock(1), so
     // any release hands over at once — a non-memshare client's too.
@@ -336,7 +344,11 @@ export class MemoryShareLock implements AsyncDisposable {
     fn: (...args: A) => T | Promise<T>,
     options?: AcquireOptions,
   ): (...args: A) => Promise<T> {
-    return (...args: A) => this.run(() => fn(...args), options);
+    const run = (call: () => T | Promise<T>) => this.run(call, options);
+    // A function, not an arrow: a wrapped method keeps its `this`.
+    return function (this: unknown, ...args: A): Promise<T> {
+      return run(() => fn.apply(this, args));
+    };
   }
 
   /** Adds a hook run after the constructor's `onAcquire`; returns a function that removes it. */
@@ -369,7 +381,7 @@ export class MemoryShareLock implements AsyncDisposable {
     this.#assertOpen();
     const header = this.#files.readHeader();
     const locked = this.isLocked();
-    const holder = locked ? header?.holder ?? 0 : 0;
+    const holder = locked ? this.#liveHolder(header?.holder ?? 0) : 0;
     return {
       path: this.path,
       lockPath: this.lockPath,
@@ -413,13 +425,21 @@ export class MemoryShareLock implements AsyncDisposable {
     if (this.#closing !== null) throw new LockClosedError(this.path);
   }
 
-  #timeoutOf(options: { timeout?: number } | undefined): number {
+  #timeoutOf(
+    options: { timeout?: number } | undefined,
+    sync = false,
+  ): number {
     if (options === undefined) return this.timeout;
     if (options === null || typeof options !== "object") {
       throw new TypeError(
         "acquire options must be an object, e.g. { timeout: 1000 }",
       );
     }
+    checkAcquireKeys(
+      options,
+      sync ? SYNC_OPTION_NAMES : ASYNC_OPTION_NAMES,
+      sync ? "acquireSync" : "acquire",
+    );
     return options.timeout === undefined
       ? this.timeout
       : checkTimeout(options.timeout, `acquire option "timeout"`);
@@ -573,7 +593,7 @@ export class MemoryShareLock implements AsyncDisposable {
     } catch {
       // The error is about the timeout; a header we cannot read only loses the holder's name.
     }
-    const holder = header?.holder ?? 0;
+    const holder = this.#liveHolder(header?.holder ?? 0);
     return new LockTimeoutError(
       this.path,
       timeout,
@@ -581,6 +601,17 @@ export class MemoryShareLock implements AsyncDisposable {
       holder === 0 ? null : new Date(header!.since),
       header?.tag,
     );
+  }
+
+  /**
+   * The header's holder if that process lives: a dead one's pid stays in the
+   * header until the next memshare holder recovers, while a non-memshare
+   * client (flock(1), Python) may hold the lock meanwhile.
+   */
+  #liveHolder(pid: number): number {
+    return pid !== 0 && (pid === this.#pid || this.#platform.processAlive(pid))
+      ? pid
+      : 0;
   }
 
   #checkAgrees(

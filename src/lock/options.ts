@@ -71,6 +71,35 @@ export function checkOptionKeys(options: unknown): void {
   }
 }
 
+/** What filelock's acquire arguments are called here. */
+const PYTHON_ACQUIRE_NAMES: Record<string, string> = {
+  blocking: '"timeout: 0" for one try',
+  poll_interval: "nothing: memshare is woken by the release, it does not poll",
+  signal:
+    "acquire({ signal }): acquireSync blocks the thread, so nothing could abort it",
+};
+
+/**
+ * Rejects keys of an acquire's options other than `known`: a misspelt
+ * `timout` would otherwise wait for ever.
+ */
+export function checkAcquireKeys(
+  options: object,
+  known: readonly string[],
+  method: string,
+): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      const hint = PYTHON_ACQUIRE_NAMES[key];
+      throw new TypeError(
+        `${method}: unknown option "${key}"${
+          hint ? ` (use ${hint})` : ""
+        }; known options: ${known.join(", ")}`,
+      );
+    }
+  }
+}
+
 /** `length`: an integer from 1 to 2**30. */
 export function checkLength(length: unknown): number {
   if (typeof length !== "number") {

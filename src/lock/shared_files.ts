@@ -21,6 +21,13 @@ import { LockFileError } from "./errors.ts";
 import { Header, HEADER_SIZE } from "./header.ts";
 import type { ResolvedPaths } from "./options.ts";
 
+/**
+ * The lock files open in this realm, by identity: the same file reached by
+ * another path (a symlinked directory, another case on a case-insensitive
+ * disk) must not get a second instance, which would wait on itself.
+ */
+const openLockFiles = new Map<string, SharedFiles>();
+
 /** The open files and mapping of one lock, in one realm. */
 export class SharedFiles {
   /** The lock file's path. */
@@ -78,10 +85,19 @@ export class SharedFiles {
     if (handle === null) return false;
     try {
       this.lockId = this.#checkRegular(path, handle).id;
+      const other = openLockFiles.get(this.lockId.join(":"));
+      if (other !== undefined && other !== this) {
+        throw new LockFileError(
+          path,
+          "EALIAS",
+          `is the same file as ${other.lockPath}, which another MemoryShareLock of this realm has open (it would wait on itself); use that instance`,
+        );
+      }
     } catch (error) {
       this.#platform.close(handle);
       throw error;
     }
+    openLockFiles.set(this.lockId.join(":"), this);
     this.lockHandle = handle;
     this.verifiedAt = this.#platform.now();
     // systemd-tmpfiles deletes files by age — and a lock in constant use
@@ -95,6 +111,7 @@ export class SharedFiles {
 
   /** Closes and reopens the lock file: its path now names another file. */
   reopenLock(): void {
+    openLockFiles.delete(this.lockId.join(":"));
     this.#platform.close(this.lockHandle);
     this.lockHandle = -1;
     this.openLock(true);
@@ -155,22 +172,7 @@ export class SharedFiles {
     const handle = this.#dataHandle;
     let mapping: Mapping | null = null;
     try {
-      const status = this.#checkRegular(path, handle);
-      const uid = this.#platform.uid();
-      if (uid >= 0 && status.uid !== uid) {
-        throw new LockFileError(
-          path,
-          "EFOREIGN",
-          `belongs to uid ${status.uid}, not to this user (uid ${uid}); refusing shared memory another user controls`,
-        );
-      }
-      if (status.links > 1) {
-        throw new LockFileError(
-          path,
-          "EHARDLINK",
-          `has ${status.links} hard links; memshare refuses a data file that may be another file elsewhere`,
-        );
-      }
+      const status = this.#checkData(path, handle);
       if (status.size > 0) this.#readHeader(path, handle);
       if (status.size < need) {
         if (!create) throw new Error("the data file is not complete yet");
@@ -197,6 +199,10 @@ export class SharedFiles {
       return header;
     } catch (error) {
       if (mapping !== null) this.#platform.unmap(mapping);
+      // Checked again from the start next time: a refused file (a FIFO, a
+      // foreign one) is not read through a handle kept from this attempt.
+      this.#platform.close(handle);
+      this.#dataHandle = -1;
       throw error;
     }
   }
@@ -233,7 +239,7 @@ export class SharedFiles {
       const handle = this.#open(path, false);
       if (handle === null) return null;
       try {
-        this.#checkRegular(path, handle);
+        this.#checkData(path, handle);
       } catch (error) {
         this.#platform.close(handle);
         throw error;
@@ -258,10 +264,37 @@ export class SharedFiles {
       this.mapping = null;
     }
     if (this.#dataHandle >= 0) p.close(this.#dataHandle);
-    if (this.lockHandle >= 0) p.close(this.lockHandle);
+    if (this.lockHandle >= 0) {
+      openLockFiles.delete(this.lockId.join(":"));
+      p.close(this.lockHandle);
+    }
     if (this.#directoryHold !== null) p.close(this.#directoryHold);
     this.#dataHandle = this.lockHandle = -1;
     this.#directoryHold = null;
+  }
+
+  /**
+   * A data file we may read and map: regular, ours (another user could
+   * truncate it under our mapping), and not also a file elsewhere.
+   */
+  #checkData(path: string, handle: Handle): FileStatus {
+    const status = this.#checkRegular(path, handle);
+    const uid = this.#platform.uid();
+    if (uid >= 0 && status.uid !== uid) {
+      throw new LockFileError(
+        path,
+        "EFOREIGN",
+        `belongs to uid ${status.uid}, not to this user (uid ${uid}); refusing shared memory another user controls`,
+      );
+    }
+    if (status.links > 1) {
+      throw new LockFileError(
+        path,
+        "EHARDLINK",
+        `has ${status.links} hard links; memshare refuses a data file that may be another file elsewhere`,
+      );
+    }
+    return status;
   }
 
   #readHeader(path: string, handle: Handle): Header {

@@ -5,6 +5,9 @@
  * @module
  */
 
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** One queued acquire. */
 export interface Waiter<T> {
   /** Hands it the result (after `shift`). */
@@ -69,7 +72,18 @@ export class WaitQueue<T> {
       waiter.onLeave?.();
     };
     if (timeout !== Infinity) {
-      waiter.timer = setTimeout(() => leave(timeoutError), timeout);
+      // Timers take at most 2**31 - 1 ms (longer ones fire after 1 ms): a
+      // longer timeout is waited out in such steps.
+      const deadline = performance.now() + timeout;
+      const arm = (ms: number) => {
+        waiter.timer = setTimeout(() => {
+          const left = deadline - performance.now();
+          if (left > 0 && ms === MAX_TIMER_MS) {
+            arm(Math.min(left, MAX_TIMER_MS));
+          } else leave(timeoutError);
+        }, ms);
+      };
+      arm(Math.min(timeout, MAX_TIMER_MS));
     }
     if (signal !== undefined) {
       waiter.signal = signal;
