@@ -4,6 +4,7 @@ import {
   chmodSync,
   chownSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -77,6 +78,26 @@ describe("files on disk", () => {
       await dispose();
     }
   });
+
+  test(
+    "a name of 250 bytes works: NAME and NAME.lock (255) are created, no temporary file is left",
+    posixOnly("Windows paths are limited to 260 characters in all"),
+    async () => {
+      const d = tempDir();
+      const name = "n".repeat(250);
+      const lock = new MemoryShareLock(name, { length: 8, dir: d.path });
+      try {
+        await lock.run((memory) => void memory.fill(1));
+        assert.equal(lock.path, join(d.path, name));
+        assert.equal(lock.lockPath, join(d.path, `${name}.lock`));
+        assert.equal(statSync(lock.path).nlink, 1);
+        assert.deepEqual(readdirSync(d.path).sort(), [name, `${name}.lock`]);
+      } finally {
+        await lock.close();
+        d.remove();
+      }
+    },
+  );
 });
 
 describe("refused data files", () => {

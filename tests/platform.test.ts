@@ -1,8 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:net";
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { currentPlatform } from "../src/ffi/current.ts";
 import {
   LINUX_AARCH64,
@@ -11,8 +19,11 @@ import {
 } from "../src/ffi/posix_constants.ts";
 import { OsError } from "../src/ffi/platform.ts";
 import {
+  fixture,
   posixOnly,
+  run,
   RUNTIME,
+  runtimeCommand,
   startFixture,
   tempDir,
   WINDOWS,
@@ -70,8 +81,8 @@ test(
         platform.close(handle);
         assert.equal(platform.statPath(path)!.mode, mode);
       }
-      // No temporary file is left behind by the create-then-link dance.
-      assert.equal(platform.statPath(join(dir.path, ".m600.XXXXXX")), null);
+      // No temporary file is left behind by the create-then-publish dance.
+      assert.deepEqual(readdirSync(dir.path).sort(), ["m600", "m640", "m666"]);
     } finally {
       dir.remove();
     }
@@ -95,6 +106,178 @@ test(
       );
       assert.equal(platform.statPath(target)!.size, 4);
     } finally {
+      dir.remove();
+    }
+  },
+);
+
+test(
+  "openFile creates a file with one link and its mode, and opens (never replaces) an existing one",
+  posixOnly("Windows files take their directory's ACL, not a mode"),
+  () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, "data");
+      const created = platform.openFile(path, true, 0o640);
+      const again = platform.openFile(path, true, 0o600);
+      try {
+        const status = platform.statHandle(created);
+        assert.equal(status.links, 1);
+        assert.equal(status.mode, 0o640);
+        assert.deepEqual(platform.statHandle(again).id, status.id);
+        assert.equal(platform.statPath(path)!.mode, 0o640, "mode kept");
+      } finally {
+        platform.close(created);
+        platform.close(again);
+      }
+      assert.deepEqual(readdirSync(dir.path), ["data"]);
+    } finally {
+      dir.remove();
+    }
+  },
+);
+
+/** Whether strace can trace a child here (installed, ptrace allowed). */
+const straceWorks = process.platform === "linux" &&
+  spawnSync("strace", ["-qq", "-o", "/dev/null", "true"]).status === 0;
+const straceOnly = {
+  skip: process.platform !== "linux"
+    ? "renameat2 is Linux"
+    : !straceWorks && "needs strace (and ptrace)",
+};
+
+/**
+ * Runs the create_file fixture for `path` under strace (with `inject`, e.g.
+ * `renameat2:error=EINVAL`), returning its output and the traced calls on
+ * names in `path`'s directory.
+ */
+async function traceCreate(
+  path: string,
+  inject?: string,
+): Promise<{ created: { links: number; mode: number }; calls: string[] }> {
+  const trace = `${path}.trace`;
+  const [command, argv] = runtimeCommand(RUNTIME, fixture("create_file.ts"), [
+    path,
+    "640",
+  ]);
+  const result = await run("strace", [
+    "-f",
+    "-qq",
+    "-o",
+    trace,
+    "-e",
+    "trace=renameat2,link,linkat,unlink,unlinkat",
+    ...(inject === undefined ? [] : ["-e", `inject=${inject}`]),
+    command,
+    ...argv,
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const directory = JSON.stringify(dirname(path)).slice(0, -1);
+  const calls = readFileSync(trace, "utf8").split("\n")
+    .filter((line) => line.includes(directory))
+    // "1234 renameat2(…) = 0" → "renameat2(…) = 0"
+    .map((line) => line.replace(/^\d+\s+/, ""));
+  return { created: JSON.parse(result.stdout), calls };
+}
+
+test(
+  "openFile on Linux publishes a new file with renameat2(RENAME_NOREPLACE): it never has a second name",
+  straceOnly,
+  async () => {
+    const dir = tempDir();
+    try {
+      const path = join(dir.path, "data");
+      const { created, calls } = await traceCreate(path);
+      assert.deepEqual(created, { links: 1, mode: 0o640 });
+      const temporary = `"${join(dir.path, ".memshare-")}\\w{6}"`;
+      assert.equal(calls.length, 1, calls.join("\n"));
+      assert.match(
+        calls[0],
+        new RegExp(
+          `^renameat2\\(AT_FDCWD, ${temporary}, AT_FDCWD, "${path}", RENAME_NOREPLACE\\) = 0$`,
+        ),
+      );
+      // No link(), and the temporary name (no longer ours) is not unlinked.
+      assert.deepEqual(readdirSync(dir.path).sort(), ["data", "data.trace"]);
+    } finally {
+      dir.remove();
+    }
+  },
+);
+
+test(
+  "openFile falls back to link + unlink where renameat2 lacks RENAME_NOREPLACE (EINVAL) or is missing (ENOSYS)",
+  straceOnly,
+  async () => {
+    const dir = tempDir();
+    try {
+      for (const errno of ["EINVAL", "ENOSYS"]) {
+        const path = join(dir.path, errno);
+        const { created, calls } = await traceCreate(
+          path,
+          `renameat2:error=${errno}`,
+        );
+        assert.deepEqual(created, { links: 1, mode: 0o640 });
+        const names = calls.map((call) => call.replace(/\(.*/, ""));
+        assert.deepEqual(
+          names.map((name) => name.replace(/at$/, "")),
+          ["renameat2", "link", "unlink"],
+          calls.join("\n"),
+        );
+        assert.match(calls[0], new RegExp(`= -1 ${errno} .*\\(INJECTED\\)$`));
+        assert.match(calls[1], new RegExp(`"${path}".*\\) = 0$`));
+        assert.match(calls[2], /\.memshare-\w{6}".*\) = 0$/);
+      }
+      assert.deepEqual(readdirSync(dir.path).sort(), [
+        "EINVAL",
+        "EINVAL.trace",
+        "ENOSYS",
+        "ENOSYS.trace",
+      ]);
+    } finally {
+      dir.remove();
+    }
+  },
+);
+
+test(
+  "errors on a socket and a FIFO are named: ENXIO (EOPNOTSUPP on macOS) and ESPIPE",
+  posixOnly("no UNIX sockets or FIFOs at a path on Windows"),
+  async () => {
+    const dir = tempDir();
+    const server = createServer();
+    try {
+      const socket = join(dir.path, "socket");
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(socket, resolve);
+      });
+      for (const create of [false, true]) {
+        assert.throws(
+          () => platform.openFile(socket, create, 0o600),
+          (e: unknown) =>
+            e instanceof OsError && e.syscall === "open" &&
+            e.path === socket &&
+            e.code === (platform.os === "darwin" ? "EOPNOTSUPP" : "ENXIO"),
+        );
+      }
+
+      const fifo = join(dir.path, "fifo");
+      assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+      // Opened read-write and non-blocking, a FIFO opens; it cannot be read at an offset.
+      const handle = platform.openFile(fifo, false, 0o600);
+      try {
+        assert.throws(
+          () => platform.readAt(handle, new Uint8Array(4), 0),
+          (e: unknown) =>
+            e instanceof OsError && e.syscall === "pread" &&
+            e.code === "ESPIPE",
+        );
+      } finally {
+        platform.close(handle);
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
       dir.remove();
     }
   },

@@ -5,7 +5,8 @@
  *
  * No variadic function is bound with a variadic argument that matters:
  * `open` is bound with two arguments (creation goes through `mkostemp` +
- * `fchmod` + `link`), because macOS arm64 passes variadic arguments on the
+ * `fchmod` + `renameat2` through `syscall`, or `link` where there is none),
+ * because macOS arm64 passes variadic arguments on the
  * stack where a fixed-arity FFI call puts them in registers.
  *
  * @module

@@ -35,6 +35,8 @@ import { timedWaits } from "./timed_waits.ts";
 import { wallClock } from "./wall_clock.ts";
 
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+/** `renameat2` flag: fail with EEXIST rather than replace (include/uapi/linux/fs.h). */
+const RENAME_NOREPLACE = 1;
 
 /** A POSIX mapping: the base pointer kept for munmap/msync. */
 interface PosixMapping extends Mapping {
@@ -58,6 +60,7 @@ export function posixPlatform(): Platform {
     EAGAIN: runtime.os === "darwin" ? 35 : 11,
     EOPNOTSUPP: runtime.os === "darwin" ? 102 : 95,
     ENOTSUP: runtime.os === "darwin" ? 45 : 95,
+    ENOSYS: runtime.os === "darwin" ? 78 : 38,
   };
   const encoder = new TextEncoder();
   const cString = (s: string): Uint8Array => encoder.encode(s + "\0");
@@ -193,24 +196,67 @@ export function posixPlatform(): Platform {
   }
 
   /**
+   * `renameat2(from, to, RENAME_NOREPLACE)`: 0, or the errno (`EEXIST` when
+   * `to` exists). `undefined` where the OS has no such call (macOS).
+   */
+  const renameNoReplace = c.SYS_renameat2 === 0
+    ? undefined
+    : (from: Uint8Array, to: Uint8Array): number => {
+      // dirfd is an `int`: the kernel reads the low 32 bits of the word.
+      const here = c.AT_FDCWD >>> 0;
+      const r = libc.syscall(
+        c.SYS_renameat2,
+        here,
+        runtime.addressOf(from),
+        here,
+        runtime.addressOf(to),
+        RENAME_NOREPLACE,
+        0,
+      );
+      const e = r === 0 ? 0 : libc.errno();
+      // Both paths are referenced until here: the kernel reads them.
+      void [from, to];
+      return e;
+    };
+
+  /**
    * Creates `path` with exactly `mode` so that it never exists with another
-   * mode: a private temporary file is given the mode, then hard-linked into
-   * place (link fails if someone else created `path` first).
+   * mode: a private temporary file in the same directory is given the mode,
+   * then published under `path`, failing if someone else created `path`
+   * first. Linux renames it into place (`RENAME_NOREPLACE`), so the file
+   * never has a second name; macOS, and Linux filesystems without that
+   * flag, hard-link it and unlink the temporary name — a process killed
+   * in between leaves `path` with two links, which the lock refuses.
+   *
+   * The temporary name is short and fixed-length, so any `path` whose own
+   * name fits (`NAME.lock` included) can be created.
    */
   function createExclusive(path: string, mode: number): Handle | null {
-    const template = cString(
-      posixPath.join(
-        posixPath.dirname(path),
-        `.${posixPath.basename(path)}.XXXXXX`,
-      ),
-    );
+    const directory = posixPath.dirname(path);
+    const template = cString(posixPath.join(directory, ".memshare-XXXXXX"));
     const fd = libc.mkostemp(template, c.O_CLOEXEC);
-    if (fd < 0) fail("mkostemp", posixPath.dirname(path));
+    if (fd < 0) fail("mkostemp", directory);
     // mkostemp wrote the chosen name into `template`.
     const temporary = template;
+    const target = cString(path);
+    // Once renamed, the temporary name is not ours to unlink: another
+    // process's mkostemp may already have reused it.
+    let temporaryNamed = true;
     try {
       if (libc.fchmod(fd, mode) !== 0) fail("fchmod", path);
-      if (libc.link(temporary, cString(path)) !== 0) {
+      const e = renameNoReplace?.(temporary, target) ?? E.ENOSYS;
+      if (e === 0) {
+        temporaryNamed = false;
+        return fd;
+      }
+      if (e === E.EEXIST) {
+        libc.close(fd);
+        return null;
+      }
+      // EINVAL: a filesystem without RENAME_NOREPLACE; ENOSYS: a kernel
+      // (or seccomp filter) without renameat2, or macOS.
+      if (e !== E.EINVAL && e !== E.ENOSYS) throw error("renameat2", e, path);
+      if (libc.link(temporary, target) !== 0) {
         const e = libc.errno();
         if (e === E.EEXIST) {
           libc.close(fd);
@@ -223,7 +269,7 @@ export function posixPlatform(): Platform {
       libc.close(fd);
       throw e;
     } finally {
-      libc.unlink(temporary);
+      if (temporaryNamed) libc.unlink(temporary);
     }
   }
 

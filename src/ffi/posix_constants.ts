@@ -40,6 +40,8 @@ export interface PosixConstants {
   readonly AT_SYMLINK_NOFOLLOW: number;
   /** `SYS_futex`, or 0 where there is no futex. */
   readonly SYS_futex: number;
+  /** `SYS_renameat2`, or 0 where there is none (macOS). */
+  readonly SYS_renameat2: number;
   /** How file metadata is read: Linux `statx` (one layout on every arch) or a `struct stat` layout. */
   readonly stat: StatxLayout | StatLayout;
 }
@@ -108,22 +110,24 @@ const LINUX_COMMON = {
   stat: { kind: "statx", AT_EMPTY_PATH: 0x1000, mask: 0x7ff, size: 256 },
 } as const;
 
-/** Linux x86_64: asm-generic/fcntl.h defaults; SYS_futex from arch/x86/entry/syscalls/syscall_64.tbl. */
+/** Linux x86_64: asm-generic/fcntl.h defaults; SYS_futex and SYS_renameat2 from arch/x86/entry/syscalls/syscall_64.tbl. */
 export const LINUX_X86_64: PosixConstants = {
   ...LINUX_COMMON,
   table: "linux-x86_64",
   O_NOFOLLOW: 0x20000, // 0400000
   O_DIRECTORY: 0x10000, // 0200000
   SYS_futex: 202,
+  SYS_renameat2: 316,
 };
 
-/** Linux aarch64: arch/arm64/include/uapi/asm/fcntl.h overrides; SYS_futex from asm-generic/unistd.h. */
+/** Linux aarch64: arch/arm64/include/uapi/asm/fcntl.h overrides; SYS_futex and SYS_renameat2 from asm-generic/unistd.h. */
 export const LINUX_AARCH64: PosixConstants = {
   ...LINUX_COMMON,
   table: "linux-aarch64",
   O_NOFOLLOW: 0x8000, // 0100000 (0400000 is O_LARGEFILE here)
   O_DIRECTORY: 0x4000, // 040000
   SYS_futex: 98,
+  SYS_renameat2: 276,
 };
 
 /** macOS (x86_64 and arm64 alike): <sys/fcntl.h>, <sys/file.h>, <sys/mman.h>, <sys/stat.h>. */
@@ -152,6 +156,7 @@ function darwin(arch: Architecture): PosixConstants {
     AT_FDCWD: -2,
     AT_SYMLINK_NOFOLLOW: 0x20,
     SYS_futex: 0,
+    SYS_renameat2: 0,
     // struct stat with 64-bit inodes (_DARWIN_FEATURE_64_BIT_INODE), 144 bytes.
     stat: {
       kind: "stat",
