@@ -18,14 +18,17 @@ import {
 } from "../src/lock/header.ts";
 import { resolvePaths } from "../src/lock/options.ts";
 import { SharedFiles } from "../src/lock/shared_files.ts";
+import { WaitLoop } from "../src/lock/wait_loop.ts";
 import { Waiting } from "../src/lock/wake.ts";
 import {
   fixture,
   posixOnly,
   run,
   RUNTIME,
+  runtimeBinary,
   runtimeCommand,
   sleep,
+  start,
   startFixture,
   tempDir,
 } from "./helpers.ts";
@@ -345,6 +348,102 @@ test(
         assert.deepEqual(messages, ["waiting"]);
       } finally {
         holder.close();
+      }
+    } finally {
+      dir.remove();
+    }
+  },
+);
+
+test("waiters retry every slice even when the off-thread sleep never returns (busy FFI pool, Worker missing from a bundle)", async () => {
+  const real = currentPlatform();
+  let sleeps = 0;
+  const platform: Platform = {
+    ...real,
+    wakeups: true,
+    waitAny() {
+      sleeps++;
+      return new Promise<void>(() => {}); // queued behind other calls for ever
+    },
+    interruptWait() {},
+  };
+  const loop = new WaitLoop(platform);
+  let retries = 0;
+  const sleeper = { word: null, retry: () => void retries++ };
+  loop.add(sleeper);
+  await sleep(300);
+  loop.remove(sleeper);
+  // One retry per slice (10 ms) plus the grace: ~20 in 300 ms; before, none.
+  assert.ok(retries >= 8, `${retries} retries in 300 ms`);
+  assert.equal(sleeps, 1, "no second sleep while the first is in flight");
+  await sleep(50);
+  const after = retries;
+  await sleep(50);
+  assert.equal(retries, after, "the loop stops when nobody waits");
+});
+
+test("a sleep that fails still takes its slice: no busy loop", async () => {
+  const real = currentPlatform();
+  let sleeps = 0;
+  const platform: Platform = {
+    ...real,
+    wakeups: true,
+    waitAny() {
+      sleeps++;
+      return Promise.reject(new Error("broken"));
+    },
+    interruptWait() {},
+  };
+  const loop = new WaitLoop(platform);
+  let retries = 0;
+  const sleeper = { word: null, retry: () => void retries++ };
+  loop.add(sleeper);
+  await sleep(200);
+  loop.remove(sleeper);
+  assert.ok(retries >= 5 && retries <= 40, `${retries} retries in 200 ms`);
+  assert.ok(sleeps <= retries + 1, `${sleeps} sleeps`);
+});
+
+test(
+  "a Bun bundle, which does not carry the wait Worker's file, still gets the lock soon after the release",
+  {
+    skip: (RUNTIME !== "bun" || process.platform === "win32") &&
+      "bun build, Linux/macOS",
+  },
+  async () => {
+    const dir = tempDir();
+    try {
+      const bundle = join(dir.path, "attempt.js");
+      const built = await run(runtimeBinary("bun"), [
+        "build",
+        fixture("attempt.ts"),
+        "--target",
+        "bun",
+        "--outfile",
+        bundle,
+      ]);
+      assert.equal(built.code, 0, built.stderr);
+      const lockPath = join(dir.path, "bundled.lock");
+      const outside = outsideHolder(lockPath);
+      try {
+        const child = start(runtimeBinary("bun"), [
+          bundle,
+          "bundled",
+          dir.path,
+          "20000",
+        ]);
+        await sleep(500); // the child is waiting, its Worker has failed
+        const released = performance.now();
+        outside.release();
+        await child.exited;
+        const took = performance.now() - released;
+        const out = JSON.parse(child.stdout().trim());
+        assert.equal(out.acquired, true, child.stdout() + child.stderr());
+        // Without the bound on each sleep it waited out its whole timeout.
+        assert.ok(took < 5_000, `took ${took} ms after the release`);
+        assert.match(child.stderr(), /memshare: the wait Worker .* failed/);
+      } finally {
+        outside.close();
       }
     } finally {
       dir.remove();

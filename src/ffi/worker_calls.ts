@@ -15,11 +15,19 @@ interface WorkerLike {
     type: "message",
     listener: (event: { data: number }) => void,
   ): void;
+  addEventListener(
+    type: "error",
+    listener: (event: { message?: string }) => void,
+  ): void;
   ref?(): void;
   unref?(): void;
 }
 
-/** Calls on a Worker started from `url` (given `init`) on first use. */
+/**
+ * Calls on a Worker started from `url` (given `init`) on first use. If the
+ * Worker fails, pending and later calls never return: callers must not
+ * depend on them returning (the wait loop bounds each by its own timer).
+ */
 export function workerCalls<Request>(
   url: string,
   init: unknown,
@@ -39,10 +47,24 @@ export function workerCalls<Request>(
       if (pending.size === 0) w.unref?.();
       resolve?.();
     });
+    w.addEventListener("error", (event) => {
+      // E.g. a bundle (`bun build --compile`) without the worker's file.
+      // Calls never return; the caller retries on its own timer instead.
+      failed = true;
+      pending.clear();
+      w.unref?.();
+      console.warn(
+        `memshare: the wait Worker ${url} failed (${
+          event.message ?? "no message"
+        }); waiters now retry every 10 ms slice instead of being woken at once (a bundle, e.g. bun build --compile, does not carry that file)`,
+      );
+    });
     w.postMessage({ init });
     return w;
   };
+  let failed = false;
   return (request) => {
+    if (failed) return new Promise<void>(() => {});
     worker ??= start();
     const id = next++;
     worker.ref?.();

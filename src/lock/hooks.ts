@@ -20,7 +20,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function promiseInSyncPath(kind: string): TypeError {
   return new TypeError(
-    `an ${kind} hook returned a promise, but this acquire/release is synchronous (acquireSync, tryAcquire, releaseSync, using); use acquire()/release()/await using with async hooks`,
+    `${
+      kind === "acquire" ? "an" : "a"
+    } ${kind} hook returned a promise, but this acquire/release is synchronous (acquireSync, tryAcquire, releaseSync, using); use acquire()/release()/await using with async hooks`,
   );
 }
 

@@ -169,10 +169,16 @@ export class MemoryShareLock implements AsyncDisposable {
       ? Infinity
       : checkTimeout(options.timeout, `MemoryShareLock option "timeout"`);
     const mode = options.mode === undefined ? 0o600 : checkMode(options.mode);
-    const onAcquire = checkHook(options.onAcquire, "onAcquire") as
+    const onAcquire = checkHook(
+      options.onAcquire,
+      `MemoryShareLock option "onAcquire"`,
+    ) as
       | Hook
       | undefined;
-    const onRelease = checkHook(options.onRelease, "onRelease") as
+    const onRelease = checkHook(
+      options.onRelease,
+      `MemoryShareLock option "onRelease"`,
+    ) as
       | Hook
       | undefined;
 
@@ -353,12 +359,18 @@ export class MemoryShareLock implements AsyncDisposable {
 
   /** Adds a hook run after the constructor's `onAcquire`; returns a function that removes it. */
   addAcquireHook(hook: Hook): () => void {
-    return addHook(this.#acquireHooks, checkHook(hook, "hook") as Hook);
+    return addHook(
+      this.#acquireHooks,
+      checkHook(hook, "addAcquireHook(hook): hook") as Hook,
+    );
   }
 
   /** Adds a hook run after the constructor's `onRelease`; returns a function that removes it. */
   addReleaseHook(hook: Hook): () => void {
-    return addHook(this.#releaseHooks, checkHook(hook, "hook") as Hook);
+    return addHook(
+      this.#releaseHooks,
+      checkHook(hook, "addReleaseHook(hook): hook") as Hook,
+    );
   }
 
   /**

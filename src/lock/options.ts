@@ -50,6 +50,8 @@ const PYTHON_NAMES: Record<string, string> = {
   tag_name: "tagName",
   filename: "the first argument (name)",
   prefix: "dir",
+  suffix: "a longer name (put the suffix in the name itself)",
+  add_prefix_dependence: "dir",
 };
 
 /** Throws if `options` is not an object or has a key we do not know. */
@@ -169,12 +171,12 @@ export function checkTagName(tagName: unknown): string {
 /** A hook option: a function or undefined. */
 export function checkHook(
   hook: unknown,
-  option: string,
+  where: string,
 ): Hook | undefined {
   if (hook === undefined) return undefined;
   if (typeof hook !== "function") {
     throw new TypeError(
-      `MemoryShareLock option "${option}" must be a function (memory, lock) => void, got ${
+      `${where} must be a function (memory, lock) => void, got ${
         describe(hook)
       }`,
     );
@@ -277,6 +279,7 @@ function checkFileName(name: string, file: string, path: PathFunctions): void {
 
 function describe(value: unknown): string {
   if (value === null) return "null";
+  if (value === undefined) return "nothing (undefined)";
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "function") return "a function";
   if (typeof value === "object") {

@@ -27,6 +27,23 @@ export interface Sleeper {
  */
 export const SLICE_MS = 10;
 
+/**
+ * How much later than its slice an off-thread sleep may return before the
+ * waiters retry without it: Deno runs it on the FFI pool, where other
+ * blocking calls may be queued ahead of it, and a Bun Worker may be missing
+ * from a bundle.
+ */
+const LATE_MS = 5;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first. */
+function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** Delay before poll number `attempt` where there are no wake-ups: 1, 1, 2, 2, 4, 4, … ms. */
 export function pollDelay(attempt: number): number {
   return 1 << Math.min(attempt >> 1, 2);
@@ -38,6 +55,8 @@ export class WaitLoop {
   readonly #sleepers = new Set<Sleeper>();
   #running = false;
   #attempt = 0;
+  /** The off-thread sleep not yet returned; no second one starts meanwhile. */
+  #inFlight: Promise<void> | null = null;
 
   /** A loop over `platform`'s waits. */
   constructor(platform: Platform) {
@@ -65,14 +84,25 @@ export class WaitLoop {
     this.#running = true;
     try {
       while (this.#sleepers.size > 0) {
-        const words: LockWait[] = [];
-        for (const sleeper of this.#sleepers) {
-          if (sleeper.word !== null) words.push(sleeper.word);
-        }
         const ms = this.#platform.wakeups
           ? SLICE_MS
           : pollDelay(this.#attempt++);
-        await this.#platform.waitAny(words, ms);
+        if (this.#inFlight === null) {
+          const words: LockWait[] = [];
+          for (const sleeper of this.#sleepers) {
+            if (sleeper.word !== null) words.push(sleeper.word);
+          }
+          // A failed sleep still takes its slice: never a busy loop.
+          const sleep = this.#platform.waitAny(words, ms).then(
+            () => {},
+            () => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+          );
+          this.#inFlight = sleep;
+          void sleep.then(() => {
+            if (this.#inFlight === sleep) this.#inFlight = null;
+          });
+        }
+        await settledWithin(this.#inFlight!, ms + LATE_MS);
         for (const sleeper of [...this.#sleepers]) sleeper.retry();
       }
     } finally {
