@@ -6,7 +6,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { MemoryShareLock } from "../mod.ts";
@@ -299,3 +305,31 @@ test("watch redraws until Ctrl-C, then exits 0", async () => {
     dir.remove();
   }
 });
+
+test(
+  "a symlink or a directory at the data path is named as such, not as a plain lock file",
+  {
+    skip: process.platform === "win32" && "symlinks need privileges on Windows",
+  },
+  async () => {
+    const dir = tempDir();
+    try {
+      writeFileSync(join(dir.path, "plain.lock"), "");
+      writeFileSync(join(dir.path, "linked.lock"), "");
+      symlinkSync("/etc/hostname", join(dir.path, "linked"));
+      writeFileSync(join(dir.path, "folder.lock"), "");
+      mkdirSync(join(dir.path, "folder"));
+      const out = await cli(["status", "--json", "--dir", dir.path]);
+      assert.equal(out.code, 0, out.stderr);
+      const notes = new Map(
+        (JSON.parse(out.stdout) as (LockJson & { note: string | null })[])
+          .map((lock) => [lock.name, lock.note]),
+      );
+      assert.equal(notes.get("plain"), "plain lock file (no data file)");
+      assert.match(notes.get("linked")!, /^a symlink sits at the data path/);
+      assert.match(notes.get("folder")!, /^a directory sits at the data path/);
+    } finally {
+      dir.remove();
+    }
+  },
+);

@@ -21,6 +21,8 @@ export interface LockFiles {
   readonly hasData: boolean;
   /** Whether the lock file exists (cleaners may delete it; memshare recreates it). */
   readonly hasLock: boolean;
+  /** What sits at the data path when it is not a regular file (`"symlink"`, `"FIFO"`, …); acquire refuses it. */
+  readonly dataKind?: string;
 }
 
 /** How deep names with `/` are followed into subdirectories. */
@@ -55,20 +57,31 @@ function walk(
     throw new CliError(`cannot list ${dir}: ${(error as Error).message}`);
   }
   const files = new Set<string>();
+  const others = new Map<string, string>();
   for (const entry of entries) {
     if (entry.isFile()) files.add(entry.name);
-    else if (entry.isDirectory() && depth < MAX_DEPTH) {
-      walk(join(dir, entry.name), `${prefix}${entry.name}/`, depth + 1, found);
+    else {
+      others.set(entry.name, kindOf(entry));
+      if (entry.isDirectory() && depth < MAX_DEPTH) {
+        walk(
+          join(dir, entry.name),
+          `${prefix}${entry.name}/`,
+          depth + 1,
+          found,
+        );
+      }
     }
   }
   const used = new Set<string>();
   const add = (base: string, hasData: boolean, hasLock: boolean) => {
+    const dataKind = hasData ? undefined : others.get(base);
     found.push({
       name: prefix + base,
       path: join(dir, base),
       lockPath: join(dir, base + SUFFIX),
       hasData,
       hasLock,
+      ...(dataKind === undefined ? {} : { dataKind }),
     });
   };
   const sorted = [...files].sort();
@@ -85,4 +98,18 @@ function walk(
       add(file.slice(0, -SUFFIX.length), false, true);
     }
   }
+}
+
+/** A directory entry's kind in words. */
+function kindOf(entry: {
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+}): string {
+  if (entry.isSymbolicLink()) return "symlink";
+  if (entry.isDirectory()) return "directory";
+  if (entry.isFIFO()) return "FIFO";
+  if (entry.isSocket()) return "socket";
+  return "device";
 }

@@ -67,7 +67,11 @@ export function inspectLock(
   const notes: string[] = [];
   if (read.kind === "problem") notes.push(read.problem);
   if (read.kind === "empty") notes.push("data file not initialized yet");
-  if (!files.hasData) notes.push("plain lock file (no data file)");
+  if (files.dataKind !== undefined) {
+    notes.push(
+      `a ${files.dataKind} sits at the data path, not a data file (acquire refuses it)`,
+    );
+  } else if (!files.hasData) notes.push("plain lock file (no data file)");
   if (!files.hasLock) {
     notes.push("lock file missing (the next acquire recreates it)");
   }
