@@ -256,6 +256,37 @@ describe("age-based cleaners", () => {
       }
     },
   );
+
+  test(
+    "a lock directory deleted and recreated is held again (and the default one recreated)",
+    posixOnly("Windows has no directory locks"),
+    async () => {
+      const d = tempDir();
+      try {
+        const lockDir = join(d.path, "bots");
+        mkdirSync(lockDir, { mode: 0o700 });
+        const cleanerCanLock = () =>
+          spawnSync("flock", ["-n", "-x", lockDir, "true"]).status === 0;
+        const lock = new MemoryShareLock("window", { length: 8, dir: lockDir });
+        try {
+          await lock.run(() => {});
+          assert.equal(cleanerCanLock(), false);
+          rmSync(lockDir, { recursive: true });
+          mkdirSync(lockDir, { mode: 0o700 });
+          assert.equal(cleanerCanLock(), true, "the new directory is unheld");
+          await sleep(150); // past the interval at which the path is re-checked
+          await lock.run(() => {});
+          assert.equal(statSync(lock.lockPath).isFile(), true);
+          assert.equal(cleanerCanLock(), false, "the new directory is held");
+        } finally {
+          await lock.close();
+        }
+        assert.equal(cleanerCanLock(), true);
+      } finally {
+        d.remove();
+      }
+    },
+  );
 });
 
 describe("a lock file deleted or replaced while in use", () => {

@@ -236,6 +236,11 @@ describe("timeouts and aborts", () => {
         () => lock.acquireSync({ timout: 5 } as never),
         bad("timout", /known options: timeout$/),
       );
+      // Names on Object.prototype are not hints.
+      await assert.rejects(
+        lock.acquire({ constructor: 5 } as never),
+        (e: unknown) => bad("constructor")(e) && !/native code/.test(String(e)),
+      );
       assert.equal(lock.isLocked(), false);
     } finally {
       await dispose();

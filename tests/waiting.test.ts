@@ -382,6 +382,25 @@ test("waiters retry every slice even when the off-thread sleep never returns (bu
   assert.equal(retries, after, "the loop stops when nobody waits");
 });
 
+test("a sleep that throws at once (e.g. its Worker cannot start) still takes its slice", async () => {
+  const real = currentPlatform();
+  const platform: Platform = {
+    ...real,
+    wakeups: true,
+    waitAny() {
+      throw new Error("no Worker");
+    },
+    interruptWait() {},
+  };
+  const loop = new WaitLoop(platform);
+  let retries = 0;
+  const sleeper = { word: null, retry: () => void retries++ };
+  loop.add(sleeper);
+  await sleep(200);
+  loop.remove(sleeper);
+  assert.ok(retries >= 5 && retries <= 40, `${retries} retries in 200 ms`);
+});
+
 test("a sleep that fails still takes its slice: no busy loop", async () => {
   const real = currentPlatform();
   let sleeps = 0;

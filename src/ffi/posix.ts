@@ -254,8 +254,10 @@ export function posixPlatform(): Platform {
         return null;
       }
       // EINVAL: a filesystem without RENAME_NOREPLACE; ENOSYS: a kernel
-      // (or seccomp filter) without renameat2, or macOS.
-      if (e !== E.EINVAL && e !== E.ENOSYS) throw error("renameat2", e, path);
+      // without renameat2, or macOS; EPERM: a seccomp filter refusing it.
+      if (e !== E.EINVAL && e !== E.ENOSYS && e !== E.EPERM) {
+        throw error("renameat2", e, path);
+      }
       if (libc.link(temporary, target) !== 0) {
         const e = libc.errno();
         if (e === E.EEXIST) {

@@ -25,8 +25,7 @@ interface WorkerLike {
 
 /**
  * Calls on a Worker started from `url` (given `init`) on first use. If the
- * Worker fails, pending and later calls never return: callers must not
- * depend on them returning (the wait loop bounds each by its own timer).
+ * Worker fails, pending calls return at once and later ones reject.
  */
 export function workerCalls<Request>(
   url: string,
@@ -49,22 +48,23 @@ export function workerCalls<Request>(
     });
     w.addEventListener("error", (event) => {
       // E.g. a bundle (`bun build --compile`) without the worker's file.
-      // Calls never return; the caller retries on its own timer instead.
-      failed = true;
+      // Pending and later calls fail; the caller sleeps on its own timer.
+      failure = new Error(
+        `the wait Worker ${url} failed: ${event.message ?? "no message"}`,
+      );
+      for (const settle of pending.values()) settle();
       pending.clear();
       w.unref?.();
       console.warn(
-        `memshare: the wait Worker ${url} failed (${
-          event.message ?? "no message"
-        }); waiters now retry every 10 ms slice instead of being woken at once (a bundle, e.g. bun build --compile, does not carry that file)`,
+        `memshare: ${failure.message}; waiters now retry every slice (10 ms) instead of being woken at once (a bundle, e.g. bun build --compile, does not carry that file)`,
       );
     });
     w.postMessage({ init });
     return w;
   };
-  let failed = false;
+  let failure: Error | undefined;
   return (request) => {
-    if (failed) return new Promise<void>(() => {});
+    if (failure !== undefined) return Promise.reject(failure);
     worker ??= start();
     const id = next++;
     worker.ref?.();

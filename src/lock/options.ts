@@ -63,7 +63,9 @@ export function checkOptionKeys(options: unknown): void {
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_NAMES.has(key)) {
-      const hint = PYTHON_NAMES[key];
+      const hint = Object.hasOwn(PYTHON_NAMES, key)
+        ? PYTHON_NAMES[key]
+        : undefined;
       throw new TypeError(
         `MemoryShareLock: unknown option "${key}"${
           hint ? ` (did you mean ${hint}?)` : ""
@@ -92,7 +94,9 @@ export function checkAcquireKeys(
 ): void {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      const hint = PYTHON_ACQUIRE_NAMES[key];
+      const hint = Object.hasOwn(PYTHON_ACQUIRE_NAMES, key)
+        ? PYTHON_ACQUIRE_NAMES[key]
+        : undefined;
       throw new TypeError(
         `${method}: unknown option "${key}"${
           hint ? ` (use ${hint})` : ""

@@ -114,6 +114,13 @@ export class SharedFiles {
     openLockFiles.delete(this.lockId.join(":"));
     this.#platform.close(this.lockHandle);
     this.lockHandle = -1;
+    // The directory may have been replaced too (rm -rf, then recreated):
+    // check it again (the default one is recreated) and hold the new one.
+    if (this.#directoryHold !== null) {
+      this.#platform.close(this.#directoryHold);
+      this.#directoryHold = null;
+    }
+    this.#directoryChecked = false;
     this.openLock(true);
   }
 

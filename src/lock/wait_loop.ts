@@ -35,15 +35,6 @@ export const SLICE_MS = 10;
  */
 const LATE_MS = 5;
 
-/** Resolves when `promise` settles or after `ms`, whichever is first. */
-function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
 /** Delay before poll number `attempt` where there are no wake-ups: 1, 1, 2, 2, 4, 4, … ms. */
 export function pollDelay(attempt: number): number {
   return 1 << Math.min(attempt >> 1, 2);
@@ -55,8 +46,10 @@ export class WaitLoop {
   readonly #sleepers = new Set<Sleeper>();
   #running = false;
   #attempt = 0;
-  /** The off-thread sleep not yet returned; no second one starts meanwhile. */
-  #inFlight: Promise<void> | null = null;
+  /** Whether an off-thread sleep has not returned yet; no second one starts meanwhile. */
+  #sleeping = false;
+  /** Ends the current pass's wait early (set while a pass waits). */
+  #awake: (() => void) | null = null;
 
   /** A loop over `platform`'s waits. */
   constructor(platform: Platform) {
@@ -87,27 +80,43 @@ export class WaitLoop {
         const ms = this.#platform.wakeups
           ? SLICE_MS
           : pollDelay(this.#attempt++);
-        if (this.#inFlight === null) {
-          const words: LockWait[] = [];
-          for (const sleeper of this.#sleepers) {
-            if (sleeper.word !== null) words.push(sleeper.word);
-          }
-          // A failed sleep still takes its slice: never a busy loop.
-          const sleep = this.#platform.waitAny(words, ms).then(
-            () => {},
-            () => new Promise<void>((resolve) => setTimeout(resolve, ms)),
-          );
-          this.#inFlight = sleep;
-          void sleep.then(() => {
-            if (this.#inFlight === sleep) this.#inFlight = null;
-          });
-        }
-        await settledWithin(this.#inFlight!, ms + LATE_MS);
+        if (!this.#sleeping) this.#sleep(ms);
+        // Until the sleep returns or its slice is well over, whichever is
+        // first: a late sleep never holds the waiters up.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms + LATE_MS);
+          this.#awake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#awake = null;
         for (const sleeper of [...this.#sleepers]) sleeper.retry();
       }
     } finally {
       this.#running = false;
     }
+  }
+
+  /** Starts the one off-thread sleep over every sleeper's word. */
+  #sleep(ms: number): void {
+    const words: LockWait[] = [];
+    for (const sleeper of this.#sleepers) {
+      if (sleeper.word !== null) words.push(sleeper.word);
+    }
+    let sleep: Promise<void>;
+    try {
+      sleep = this.#platform.waitAny(words, ms);
+    } catch (error) {
+      sleep = Promise.reject(error);
+    }
+    this.#sleeping = true;
+    const done = () => {
+      this.#sleeping = false;
+      this.#awake?.();
+    };
+    // A failed sleep still takes its slice: never a busy loop.
+    sleep.then(done, () => setTimeout(done, ms));
   }
 }
 
