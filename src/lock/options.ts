@@ -61,18 +61,13 @@ export function checkOptionKeys(options: unknown): void {
       "MemoryShareLock options must be an object, e.g. { length: 10 }",
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.has(key)) {
-      const hint = Object.hasOwn(PYTHON_NAMES, key)
-        ? PYTHON_NAMES[key]
-        : undefined;
-      throw new TypeError(
-        `MemoryShareLock: unknown option "${key}"${
-          hint ? ` (did you mean ${hint}?)` : ""
-        }; known options: ${[...OPTION_NAMES].join(", ")}`,
-      );
-    }
-  }
+  checkKeys(
+    options,
+    [...OPTION_NAMES],
+    "MemoryShareLock",
+    (name) => `did you mean ${name}?`,
+    PYTHON_NAMES,
+  );
 }
 
 /** What filelock's acquire arguments are called here. */
@@ -92,17 +87,34 @@ export function checkAcquireKeys(
   known: readonly string[],
   method: string,
 ): void {
+  checkKeys(
+    options,
+    known,
+    method,
+    (name) => `use ${name}`,
+    PYTHON_ACQUIRE_NAMES,
+  );
+}
+
+/** Throws a TypeError naming the first key of `options` not in `known`, with the hint for a Python name. */
+function checkKeys(
+  options: object,
+  known: readonly string[],
+  where: string,
+  phrase: (name: string) => string,
+  pythonNames: Record<string, string>,
+): void {
   for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      const hint = Object.hasOwn(PYTHON_ACQUIRE_NAMES, key)
-        ? PYTHON_ACQUIRE_NAMES[key]
-        : undefined;
-      throw new TypeError(
-        `${method}: unknown option "${key}"${
-          hint ? ` (use ${hint})` : ""
-        }; known options: ${known.join(", ")}`,
-      );
-    }
+    if (known.includes(key)) continue;
+    // Own names only: `constructor`, `toString`… are no Python names.
+    const hint = Object.hasOwn(pythonNames, key)
+      ? ` (${phrase(pythonNames[key])})`
+      : "";
+    throw new TypeError(
+      `${where}: unknown option "${key}"${hint}; known options: ${
+        known.join(", ")
+      }`,
+    );
   }
 }
 
