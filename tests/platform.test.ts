@@ -379,6 +379,25 @@ test(
   },
 );
 
+test(
+  "tryLock and lock report flock's own errors (EBADF for a closed fd) at once",
+  posixOnly("kernel32 handles are checked by tests/windows.test.ts"),
+  () => {
+    for (
+      const call of [
+        () => platform.tryLock(1 << 20),
+        () => platform.lock!(1 << 20),
+      ]
+    ) {
+      assert.throws(
+        call,
+        (e: unknown) =>
+          e instanceof OsError && e.code === "EBADF" && e.syscall === "flock",
+      );
+    }
+  },
+);
+
 test("map, write, flush and read back through the file", () => {
   const dir = tempDir();
   try {

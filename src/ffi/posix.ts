@@ -35,6 +35,17 @@ import { timedWaits } from "./timed_waits.ts";
 import { wallClock } from "./wall_clock.ts";
 
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+/** What flock(2) itself can fail with, by name (the same on Linux and macOS). */
+const FLOCK_ERRORS = new Set([
+  "EWOULDBLOCK",
+  "EAGAIN",
+  "EINTR",
+  "EBADF",
+  "EINVAL",
+  "ENOLCK",
+  "ENOMEM",
+  "EOPNOTSUPP",
+]);
 /** `renameat2` flag: fail with EEXIST rather than replace (include/uapi/linux/fs.h). */
 const RENAME_NOREPLACE = 1;
 
@@ -194,6 +205,16 @@ export function posixPlatform(): Platform {
     if (r !== 0) fail(c.stat.kind === "statx" ? "statx" : "fstat");
     return decodeStat();
   }
+
+  /**
+   * Whether a failed `flock` that left errno `e` is worth asking again (the
+   * `attempt`th time). flock(2) fails only with EWOULDBLOCK, EINTR, EBADF,
+   * EINVAL, ENOLCK or ENOMEM; any other value was not the call's (a
+   * stress run under Deno once read ENOENT), so the call is made again, a
+   * few times, before it is reported.
+   */
+  const retryFlock = (e: number, attempt: number): boolean =>
+    !FLOCK_ERRORS.has(names[e] ?? "") && attempt <= 3;
 
   /**
    * `renameat2(from, to, RENAME_NOREPLACE)`: 0, or the errno (`EEXIST` when
@@ -372,18 +393,22 @@ export function posixPlatform(): Platform {
     },
     tryLock(fd, shared) {
       const op = shared === true ? lockShared : lockExclusive;
-      for (;;) {
+      for (let unlikely = 0;;) {
         if (libc.flock(fd, op) === 0) return true;
         const e = libc.errno();
         if (e === E.EAGAIN) return false;
-        if (e !== E.EINTR) throw error("flock", e);
+        if (e !== E.EINTR && !retryFlock(e, ++unlikely)) {
+          throw error("flock", e);
+        }
       }
     },
     lock: runtime.mainThread
       ? (fd) => {
-        while (libc.flock(fd, c.LOCK_EX) !== 0) {
+        for (let unlikely = 0; libc.flock(fd, c.LOCK_EX) !== 0;) {
           const e = libc.errno();
-          if (e !== E.EINTR) throw error("flock", e);
+          if (e !== E.EINTR && !retryFlock(e, ++unlikely)) {
+            throw error("flock", e);
+          }
         }
       }
       : undefined,
