@@ -20,6 +20,18 @@ export const RUNTIME: "deno" | "bun" =
   (globalThis as { Deno?: unknown }).Deno !== undefined ? "deno" : "bun";
 
 /**
+ * Whether children run other builds of the runtimes (`$MEMSHARE_DENO` /
+ * `$MEMSHARE_BUN`: the arm64 run's emulated ones), which start many times
+ * slower: waits for them to come up get more time.
+ */
+export const EMULATED = Boolean(
+  process.env.MEMSHARE_DENO || process.env.MEMSHARE_BUN,
+);
+
+/** How long a child may take to start and say it is ready. */
+export const READY_MS = EMULATED ? 150_000 : 30_000;
+
+/**
  * Path of a runtime's binary: `$MEMSHARE_DENO` / `$MEMSHARE_BUN` when set
  * (the arm64 run points them at the emulated aarch64 builds, so children
  * run the same architecture), else the one `npm ci` installed.
@@ -111,7 +123,7 @@ export function start(
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitFor(text, ms = 30_000) {
+    waitFor(text, ms = READY_MS) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           listeners.delete(check);

@@ -9,7 +9,13 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { LockTimeoutError, MemoryShareLock } from "../mod.ts";
 import { currentPlatform } from "../src/ffi/current.ts";
-import { type Child, sleep, startFixture, tempDir } from "./helpers.ts";
+import {
+  type Child,
+  EMULATED,
+  sleep,
+  startFixture,
+  tempDir,
+} from "./helpers.ts";
 
 const RUNTIMES = ["deno", "bun"] as const;
 /** Increments per child: enough that unlocked children overlap many times. */
@@ -81,7 +87,7 @@ async function startCounters(
 
 describe("exclusion across processes", () => {
   test("2 Deno + 2 Bun children incrementing under the lock lose no update", {
-    timeout: 60_000,
+    timeout: EMULATED ? 300_000 : 60_000,
   }, async () => {
     const dir = tempDir();
     const lock = new MemoryShareLock("counter", {
@@ -141,7 +147,7 @@ describe("exclusion across processes", () => {
   });
 
   test("control: the same children without the lock lose updates", {
-    timeout: 60_000,
+    timeout: EMULATED ? 300_000 : 60_000,
   }, async () => {
     const dir = tempDir();
     const lock = new MemoryShareLock("counter", {
