@@ -208,8 +208,8 @@ export function posixPlatform(): Platform {
 
   /**
    * Whether a failed `flock` that left errno `e` is worth asking again (the
-   * `attempt`th time). flock(2) fails only with EWOULDBLOCK, EINTR, EBADF,
-   * EINVAL, ENOLCK or ENOMEM; any other value was not the call's (a
+   * `attempt`th time). flock(2) fails only with the errors in
+   * `FLOCK_ERRORS`; any other value was not the call's (a
    * stress run under Deno once read ENOENT), so the call is made again, a
    * few times, before it is reported.
    */
@@ -375,7 +375,7 @@ export function posixPlatform(): Platform {
       libc.close(fd);
       return null;
     },
-    readFile: posixReadFile(libc, c, error),
+    readFile: posixReadFile(libc, c, E, error),
     readAt(fd, into, offset) {
       const n = libc.pread(fd, into, into.length, offset);
       if (n < 0) fail("pread");

@@ -11,15 +11,18 @@ import type { OsError } from "./platform.ts";
 import type { PosixConstants } from "./posix_constants.ts";
 import { readToEnd } from "./read_to_end.ts";
 
-// The same on Linux (asm-generic/errno-base.h) and macOS (<sys/errno.h>).
-const ENOENT = 2;
-const EINTR = 4;
-const ENOTDIR = 20;
+/** The errno values `readFile` tells apart (the POSIX platform's table). */
+export interface ReadFileErrnos {
+  readonly ENOENT: number;
+  readonly EINTR: number;
+  readonly ENOTDIR: number;
+}
 
 /** Builds `readFile` for the POSIX platform; `error` names an errno as `OsError`. */
 export function posixReadFile(
   libc: Libc,
   c: PosixConstants,
+  E: ReadFileErrnos,
   error: (syscall: string, errno: number, path: string) => OsError,
 ): (path: string) => Uint8Array | null {
   const encoder = new TextEncoder();
@@ -31,8 +34,8 @@ export function posixReadFile(
       fd = libc.open(p, flags);
       if (fd >= 0) break;
       const e = libc.errno();
-      if (e === ENOENT || e === ENOTDIR) return null;
-      if (e !== EINTR) throw error("open", e, path);
+      if (e === E.ENOENT || e === E.ENOTDIR) return null;
+      if (e !== E.EINTR) throw error("open", e, path);
     }
     try {
       return readToEnd((into) => {
@@ -40,7 +43,7 @@ export function posixReadFile(
           const n = libc.read(fd, into, into.length);
           if (n >= 0) return n;
           const e = libc.errno();
-          if (e !== EINTR) throw error("read", e, path);
+          if (e !== E.EINTR) throw error("read", e, path);
         }
       });
     } finally {
