@@ -9,7 +9,7 @@
  */
 
 import { closeSync, openSync, statSync, truncateSync } from "node:fs";
-import { type Pointer, runtime } from "../src/ffi/runtime.ts";
+import { type Pointer, runtime } from "../src/ffi/runtime/runtime.ts";
 
 /** flock(2) operation: exclusive lock. */
 export const LOCK_EX = 2;

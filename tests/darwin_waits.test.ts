@@ -1,5 +1,5 @@
 /**
- * macOS kernel wake-ups (`src/ffi/darwin_address_waits.ts`): which
+ * macOS kernel wake-ups (`src/ffi/darwin/address_waits.ts`): which
  * interface is chosen, and that waits sleep until woken — by another
  * process too — or for their timeout, without blocking the event loop or
  * keeping a finished script alive.
@@ -16,8 +16,8 @@ import process from "node:process";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { currentPlatform } from "../src/ffi/current.ts";
-import type { DarwinWaits } from "../src/ffi/darwin_address_waits.ts";
-import type { DarwinWaitApi } from "../src/ffi/darwin_wait_api.ts";
+import type { DarwinWaits } from "../src/ffi/darwin/address_waits.ts";
+import type { DarwinWaitApi } from "../src/ffi/darwin/wait_api.ts";
 import {
   type Child,
   fixture,

@@ -16,7 +16,7 @@ import {
   LINUX_AARCH64,
   LINUX_X86_64,
   posixConstants,
-} from "../src/ffi/posix_constants.ts";
+} from "../src/ffi/posix/constants.ts";
 import { OsError } from "../src/ffi/platform.ts";
 import {
   fixture,

@@ -15,8 +15,8 @@ import { type LockGuard, LockTimeoutError, MemoryShareLock } from "../mod.ts";
 import { pollDelay } from "../src/lock/wait_loop.ts";
 import { currentPlatform } from "../src/ffi/current.ts";
 import { type LockWait, OsError, type Platform } from "../src/ffi/platform.ts";
-import { LockProbe, type ProbeKernel } from "../src/ffi/windows_lock_probe.ts";
-import { lockWaitsComplete } from "../src/ffi/windows_waits.ts";
+import { LockProbe, type ProbeKernel } from "../src/ffi/windows/lock_probe.ts";
+import { lockWaitsComplete } from "../src/ffi/windows/waits.ts";
 import { fixture, RUNTIME, sleep, tempDir } from "./helpers.ts";
 import { machineClock } from "./fixtures/windows_clock.ts";
 

@@ -6,9 +6,9 @@
  */
 
 import type { Platform } from "./platform.ts";
-import { posixPlatform } from "./posix.ts";
-import { runtime } from "./runtime.ts";
-import { windowsPlatform } from "./windows.ts";
+import { posixPlatform } from "./posix/platform.ts";
+import { runtime } from "./runtime/runtime.ts";
+import { windowsPlatform } from "./windows/platform.ts";
 
 let current: Platform | undefined;
 

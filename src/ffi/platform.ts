@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Architecture, OperatingSystem } from "./runtime.ts";
+import type { Architecture, OperatingSystem } from "./runtime/runtime.ts";
 
 /** A native file handle: a POSIX fd, or a Windows HANDLE value. */
 export type Handle = number;

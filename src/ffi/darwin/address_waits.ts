@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { AddressWaits } from "./address_waits.ts";
+import type { AddressWaits } from "../posix/address_waits.ts";
 import {
   DARWIN_SYMBOLS,
   DARWIN_WAIT_APIS,
@@ -28,12 +28,12 @@ import {
   WAIT_SYMBOL,
   waitCall,
   wakeCall,
-} from "./darwin_wait_api.ts";
-import type { SleepWord } from "./futex_wait_args.ts";
-import type { Libc } from "./libc.ts";
-import type { PosixConstants } from "./posix_constants.ts";
-import { type OperatingSystem, runtime } from "./runtime.ts";
-import { type OffThreadCall, workerCalls } from "./worker_calls.ts";
+} from "./wait_api.ts";
+import type { SleepWord } from "../linux/futex_wait_args.ts";
+import type { Libc } from "../posix/libc.ts";
+import type { PosixConstants } from "../posix/constants.ts";
+import { type OperatingSystem, runtime } from "../runtime/runtime.ts";
+import { type OffThreadCall, workerCalls } from "../runtime/worker_calls.ts";
 
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
 const PAGE = 4096;
@@ -97,7 +97,7 @@ export function darwinAddressWaits(
   const sleepAsync = runtime.name === "deno"
     ? denoPoolWait(library, api)
     : workerCalls<number[]>(
-      new URL("./darwin_wait_worker.ts", import.meta.url).href,
+      new URL("./wait_worker.ts", import.meta.url).href,
       { library, api },
     );
   /** The shared word the in-flight `waitAny` sleeps on, if any. */

@@ -11,8 +11,8 @@
  * @module
  */
 
-import type { SleepWord } from "./futex_wait_args.ts";
-import type { ForeignInterface } from "./runtime.ts";
+import type { SleepWord } from "../linux/futex_wait_args.ts";
+import type { ForeignInterface } from "../runtime/runtime.ts";
 
 /** Which interface: `os_sync_*` (macOS 14.4+) or `__ulock_*` (10.12+, private but ABI-stable). */
 export type DarwinWaitApi = "os_sync" | "ulock";

@@ -8,12 +8,8 @@
  * @module
  */
 
-import {
-  DARWIN_SYMBOLS,
-  type DarwinWaitApi,
-  WAIT_SYMBOL,
-} from "./darwin_wait_api.ts";
-import { runtime } from "./runtime.ts";
+import { DARWIN_SYMBOLS, type DarwinWaitApi, WAIT_SYMBOL } from "./wait_api.ts";
+import { runtime } from "../runtime/runtime.ts";
 
 /** What the main thread sends. */
 type Message =

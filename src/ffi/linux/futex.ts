@@ -16,11 +16,11 @@
  * @module
  */
 
-import type { AddressWaits } from "./address_waits.ts";
-import { errnoNames } from "./errno.ts";
-import { type Libc, SYSCALL } from "./libc.ts";
-import type { PosixConstants } from "./posix_constants.ts";
-import { runtime } from "./runtime.ts";
+import type { AddressWaits } from "../posix/address_waits.ts";
+import { errnoNames } from "../posix/errno.ts";
+import { type Libc, SYSCALL } from "../posix/libc.ts";
+import type { PosixConstants } from "../posix/constants.ts";
+import { runtime } from "../runtime/runtime.ts";
 import {
   FUTEX_PRIVATE_FLAG,
   FUTEX_WAKE,
@@ -29,7 +29,7 @@ import {
   type SleepWord,
   SYS_futex_waitv,
 } from "./futex_wait_args.ts";
-import { type OffThreadCall, workerCalls } from "./worker_calls.ts";
+import { type OffThreadCall, workerCalls } from "../runtime/worker_calls.ts";
 
 const INT_MAX = 0x7fffffff;
 /** `futex_waitv` takes at most 128 words; one is the interrupt word. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { runtime } from "./runtime.ts";
+import { runtime } from "../runtime/runtime.ts";
 
 /** One word to sleep on. */
 export interface SleepWord {

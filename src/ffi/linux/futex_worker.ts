@@ -6,9 +6,9 @@
  * @module
  */
 
-import { SYSCALL } from "./libc.ts";
+import { SYSCALL } from "../posix/libc.ts";
 import { sleepCall, type SleepRequest } from "./futex_wait_args.ts";
-import { runtime } from "./runtime.ts";
+import { runtime } from "../runtime/runtime.ts";
 
 interface WorkerScope {
   onmessage: ((event: { data: Message }) => void) | null;

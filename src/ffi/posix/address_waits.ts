@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { SleepWord } from "./futex_wait_args.ts";
+import type { SleepWord } from "../linux/futex_wait_args.ts";
 
 /** Wait-on-address operations the platform offers. */
 export interface AddressWaits {

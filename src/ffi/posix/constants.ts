@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Architecture, OperatingSystem } from "./runtime.ts";
+import type { Architecture, OperatingSystem } from "../runtime/runtime.ts";
 
 /** The constants the POSIX platform uses. */
 export interface PosixConstants {

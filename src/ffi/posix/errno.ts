@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { OperatingSystem } from "./runtime.ts";
+import type { OperatingSystem } from "../runtime/runtime.ts";
 
 const LINUX: Record<number, string> = {
   1: "EPERM",

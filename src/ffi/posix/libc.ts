@@ -17,8 +17,8 @@ import {
   type ForeignInterface,
   type Pointer,
   runtime,
-} from "./runtime.ts";
-import type { PosixConstants } from "./posix_constants.ts";
+} from "../runtime/runtime.ts";
+import type { PosixConstants } from "./constants.ts";
 
 /** The libc functions we call, as JavaScript sees them. */
 export interface Libc {

@@ -7,7 +7,7 @@
 
 import { posix as posixPath } from "node:path";
 import { openLibc } from "./libc.ts";
-import { posixReadFile } from "./posix_read_file.ts";
+import { posixReadFile } from "./read_file.ts";
 import { errnoNames } from "./errno.ts";
 import {
   type PosixConstants,
@@ -17,7 +17,7 @@ import {
   S_IFMT,
   S_IFREG,
   STATX,
-} from "./posix_constants.ts";
+} from "./constants.ts";
 import {
   type FileId,
   type FileKind,
@@ -27,11 +27,11 @@ import {
   type Mapping,
   OsError,
   type Platform,
-} from "./platform.ts";
-import { type Pointer, runtime } from "./runtime.ts";
-import { linuxFutex } from "./futex.ts";
-import { darwinAddressWaits } from "./darwin_address_waits.ts";
-import { timedWaits } from "./timed_waits.ts";
+} from "../platform.ts";
+import { type Pointer, runtime } from "../runtime/runtime.ts";
+import { linuxFutex } from "../linux/futex.ts";
+import { darwinAddressWaits } from "../darwin/address_waits.ts";
+import { timedWaits } from "../timed_waits.ts";
 import { wallClock } from "./wall_clock.ts";
 
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;

@@ -7,9 +7,9 @@
  */
 
 import type { Libc } from "./libc.ts";
-import type { OsError } from "./platform.ts";
-import type { PosixConstants } from "./posix_constants.ts";
-import { readToEnd } from "./read_to_end.ts";
+import type { OsError } from "../platform.ts";
+import type { PosixConstants } from "./constants.ts";
+import { readToEnd } from "../read_to_end.ts";
 
 /** The errno values `readFile` tells apart (the POSIX platform's table). */
 export interface ReadFileErrnos {

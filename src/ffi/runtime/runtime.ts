@@ -9,8 +9,8 @@
  * @module
  */
 
-import { denoRuntime } from "./runtime_deno.ts";
-import { bunRuntime } from "./runtime_bun.ts";
+import { denoRuntime } from "./deno.ts";
+import { bunRuntime } from "./bun.ts";
 
 /** A native pointer as the runtime represents it (Deno: object or null; Bun: number). */
 export type Pointer = unknown;

@@ -20,8 +20,8 @@ import {
   type NativeFunction,
   type Pointer,
   runtime,
-} from "./runtime.ts";
-import { INVALID_HANDLE_VALUE } from "./windows_constants.ts";
+} from "../runtime/runtime.ts";
+import { INVALID_HANDLE_VALUE } from "./constants.ts";
 
 /** The kernel32 functions we call, as JavaScript sees them (BOOL results are 0 or 1). */
 export interface Kernel32 {

@@ -33,7 +33,7 @@ import {
   OVERLAPPED,
   STATUS_PENDING,
   STATUS_SUCCESS,
-} from "./windows_constants.ts";
+} from "./constants.ts";
 
 /** The kernel32 calls a probe makes. */
 export type ProbeKernel = Pick<

@@ -52,7 +52,7 @@ import {
   PROCESS_QUERY_LIMITED_INFORMATION,
   SYNCHRONIZE,
   WAIT_TIMEOUT,
-} from "./windows_constants.ts";
+} from "./constants.ts";
 import {
   type FileKind,
   type FileStatus,
@@ -60,11 +60,11 @@ import {
   type Mapping,
   OsError,
   type Platform,
-} from "./platform.ts";
-import { readToEnd } from "./read_to_end.ts";
-import { type Pointer, runtime } from "./runtime.ts";
+} from "../platform.ts";
+import { readToEnd } from "../read_to_end.ts";
+import { type Pointer, runtime } from "../runtime/runtime.ts";
 import { readWide, wide, wideBuffer } from "./utf16.ts";
-import { windowsWaits } from "./windows_waits.ts";
+import { windowsWaits } from "./waits.ts";
 
 /** A Windows mapping: the view's base address, and the file for FlushFileBuffers. */
 interface WindowsMapping extends Mapping {

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { runtime } from "./runtime.ts";
-import { WAIT_FAILED } from "./windows_constants.ts";
+import { runtime } from "../runtime/runtime.ts";
+import { WAIT_FAILED } from "./constants.ts";
 
 /** Waits until any of `handles` (at most 64) is signalled, or `ms`; resolves with the wait's result. */
 export type WaitAnyHandle = (
@@ -74,7 +74,7 @@ function bunWorkerWait(): WaitAnyHandle {
       Worker: new (url: string) => WorkerLike;
     }).Worker;
     const w = new WorkerClass(
-      new URL("./windows_wait_worker.ts", import.meta.url).href,
+      new URL("./wait_worker.ts", import.meta.url).href,
     );
     w.addEventListener("message", ({ data: { id, result } }) => {
       const resolve = pending.get(id);

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { runtime } from "./runtime.ts";
-import { MAXIMUM_WAIT_OBJECTS } from "./windows_constants.ts";
+import { runtime } from "../runtime/runtime.ts";
+import { MAXIMUM_WAIT_OBJECTS } from "./constants.ts";
 
 interface Request {
   readonly id: number;

@@ -18,16 +18,16 @@
  */
 
 import type { Kernel32 } from "./kernel32.ts";
-import { LockProbe } from "./windows_lock_probe.ts";
-import type { LockWait, Platform } from "./platform.ts";
+import { LockProbe } from "./lock_probe.ts";
+import type { LockWait, Platform } from "../platform.ts";
 import { wide } from "./utf16.ts";
 import {
   LONGEST_WAIT_MS,
   MAXIMUM_WAIT_OBJECTS,
   OVERLAPPED,
-} from "./windows_constants.ts";
-import { WakeEvents, type WakeName, wordMoved } from "./windows_wake_events.ts";
-import { type WaitAnyHandle, waitOffThread } from "./windows_wait_thread.ts";
+} from "./constants.ts";
+import { WakeEvents, type WakeName, wordMoved } from "./wake_events.ts";
+import { type WaitAnyHandle, waitOffThread } from "./wait_thread.ts";
 
 /** The Platform's wait members, and what `tryLock` must call first. */
 export interface WindowsWaits extends

@@ -13,10 +13,10 @@
  */
 
 import type { Kernel32 } from "./kernel32.ts";
-import type { LockWait, Mapping } from "./platform.ts";
-import { runtime } from "./runtime.ts";
+import type { LockWait, Mapping } from "../platform.ts";
+import { runtime } from "../runtime/runtime.ts";
 import { wide } from "./utf16.ts";
-import { EVENT_MODIFY_STATE } from "./windows_constants.ts";
+import { EVENT_MODIFY_STATE } from "./constants.ts";
 
 /** The event name of the wake word at `offset` of `mapping` (the same in every process), or `null` if unknown. */
 export type WakeName = (mapping: Mapping, offset: number) => string | null;
