@@ -25,14 +25,7 @@ import {
   MemoryShareLock,
   type MemoryShareLockOptions,
 } from "../mod.ts";
-import {
-  fixture,
-  run,
-  RUNTIME,
-  runtimeCommand,
-  tempDir,
-  WINDOWS,
-} from "./helpers.ts";
+import { otherUserCommand, run, RUNTIME, tempDir, WINDOWS } from "./helpers.ts";
 import { outsideCanLock } from "./lock_helpers.ts";
 
 type ErrorClass = typeof TypeError | typeof RangeError | typeof LockFileError;
@@ -494,22 +487,26 @@ test(
   async () => {
     const dir = tempDir();
     const home = tempDir();
+    let removeCopy = () => {};
     try {
       chmodSync(dir.path, 0o1777);
       writeFileSync(join(dir.path, NAME), "");
       chmodSync(join(dir.path, NAME), 0o666); // writable by anyone, but root's
       chownSync(home.path, 65534, 65534);
-      const [command, argv] = runtimeCommand(RUNTIME, fixture("attempt.ts"), [
+      // The fixture and runtime run from a copy: the checkout may be in a
+      // folder nobody cannot enter.
+      const copy = otherUserCommand(RUNTIME, "attempt.ts", [
         NAME,
         dir.path,
         "0",
       ]);
+      removeCopy = copy.remove;
       const result = await run("setpriv", [
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
-        command,
-        ...argv,
+        copy.command,
+        ...copy.argv,
       ], {
         HOME: home.path,
         DENO_DIR: join(home.path, "deno"),
@@ -529,6 +526,7 @@ test(
     } finally {
       dir.remove();
       home.remove();
+      removeCopy();
     }
   },
 );

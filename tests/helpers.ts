@@ -7,9 +7,19 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root. */
@@ -153,6 +163,79 @@ export function start(
       });
     },
   };
+}
+
+/**
+ * Whether every directory from `path` up to `/` lets other users through
+ * (the "x" bit for others).
+ */
+function searchableByOthers(path: string): boolean {
+  for (let p = path;; p = dirname(p)) {
+    if ((statSync(p).mode & 0o001) === 0) return false;
+    if (dirname(p) === p) return true;
+  }
+}
+
+/** Copies the tree `from` to `to`: directories 0755, files 0644 (whatever the checkout's umask made them). */
+function copyReadable(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  chmodSync(to, 0o755);
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const [source, target] = [join(from, entry.name), join(to, entry.name)];
+    if (entry.isDirectory()) copyReadable(source, target);
+    else if (entry.isFile()) {
+      copyFileSync(source, target);
+      chmodSync(target, 0o644);
+    }
+  }
+}
+
+/**
+ * A command line that runs fixture `name` under `runtime` as another user
+ * (`nobody`, through setpriv): it must not point that user at the checkout,
+ * which may sit in a folder only its owner can enter (a 0700 home, a
+ * `mktemp -d` clone). So `mod.ts`, `src/` and `tests/fixtures/` are copied,
+ * world-readable, to a fresh temporary directory others can enter, with the
+ * runtime's binary (hard-linked if it can be, else copied); the command
+ * runs those copies. `remove` deletes the copy.
+ */
+export function otherUserCommand(
+  runtime: "deno" | "bun",
+  name: string,
+  args: string[] = [],
+): { command: string; argv: string[]; remove: () => void } {
+  const base = searchableByOthers(tmpdir()) ? tmpdir() : "/tmp";
+  const copy = mkdtempSync(join(base, "memshare-other-user-"));
+  try {
+    chmodSync(copy, 0o755);
+    copyFileSync(join(ROOT, "mod.ts"), join(copy, "mod.ts"));
+    chmodSync(join(copy, "mod.ts"), 0o644);
+    copyReadable(join(ROOT, "src"), join(copy, "src"));
+    copyReadable(
+      join(ROOT, "tests", "fixtures"),
+      join(copy, "tests", "fixtures"),
+    );
+    const binary = realpathSync(runtimeBinary(runtime));
+    const linked = join(copy, runtime);
+    try {
+      linkSync(binary, linked);
+      if ((statSync(linked).mode & 0o005) !== 0o005) throw new Error("mode");
+    } catch { // another file system, no right to link, or not theirs to run: a copy
+      rmSync(linked, { force: true });
+      copyFileSync(binary, linked);
+      chmodSync(linked, 0o755);
+    }
+    const script = join(copy, relative(ROOT, fixture(name)));
+    const [, argv] = runtimeCommand(runtime, script, args);
+    return {
+      command: linked,
+      argv,
+      remove: () => rmSync(copy, { recursive: true, force: true }),
+    };
+  } catch (error) {
+    rmSync(copy, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /** Starts a fixture under `runtime` (Deno with `--allow-ffi` only). */
