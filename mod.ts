@@ -25,13 +25,18 @@ export {
   MemoryShareLock,
   type MemoryShareLockOptions,
 } from "./src/lock/memory_share_lock.ts";
-export type { LockGuard } from "./src/lock/guard.ts";
-export type { AcquireOptions } from "./src/lock/options.ts";
-export { locked } from "./src/lock/locked.ts";
+export type { LockGuard, ShareGuardBase } from "./src/front/guard.ts";
+export type {
+  ShareGuard,
+  ShareHook,
+  ShareLock,
+} from "./src/front/share_lock.ts";
+export type { AcquireOptions } from "./src/front/options.ts";
+export { locked } from "./src/front/locked.ts";
 export {
   LockClosedError,
   LockFileError,
   LockHeldError,
   LockTimeoutError,
-} from "./src/lock/errors.ts";
+} from "./src/errors.ts";
 export { OsError } from "./src/ffi/platform.ts";

@@ -14,8 +14,12 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { currentPlatform } from "../src/ffi/current.ts";
-import { type GuardOwner, LockGuard } from "../src/lock/guard.ts";
-import { Header, HEADER_SIZE, WAITERS_WORD } from "../src/lock/header.ts";
+import { type GuardOwner, LockGuard } from "../src/front/guard.ts";
+import {
+  Header,
+  HEADER_SIZE,
+  WAITERS_WORD,
+} from "../src/engine/local/header.ts";
 import { MemoryShareLock } from "../mod.ts";
 import { libc, LOCK_EX, LOCK_NB, LOCK_UN, openFd } from "./libc.ts";
 import { RUNTIME, tempDir } from "./proc.ts";
@@ -92,7 +96,7 @@ function operations(
       sink += Atomics.load(header.words, WAITERS_WORD);
     }),
     loop(PIECES[3], () => {
-      sink += new LockGuard(false, owner).recovered ? 1 : 0;
+      sink += new LockGuard(false, 0, owner).recovered ? 1 : 0;
     }),
     loop("guard.memory: a view over the region buffer (new Uint8Array)", () => {
       sink += new Uint8Array(owner.region()).length;

@@ -94,3 +94,15 @@ export class LockFileError extends Error {
     this.code = code;
   }
 }
+
+/** How a bad option value is named in messages: `a function`, `number NaN`, `"text"`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "nothing (undefined)";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object") {
+    return Array.isArray(value) ? "an array" : "an object";
+  }
+  return `${typeof value} ${String(value)}`;
+}

@@ -8,7 +8,7 @@
  */
 
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
-import { HEADER_SIZE } from "../src/lock/header.ts";
+import { HEADER_SIZE } from "../src/engine/local/header.ts";
 
 /** Region words (and header words) through an fd of the data file. */
 export class Control {

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { HEADER_SIZE } from "../src/lock/header.ts";
+import { HEADER_SIZE } from "../src/engine/local/header.ts";
 import { runtimeCommand } from "../tests/helpers.ts";
 import { type Proc, spawnProc } from "./children.ts";
 import type { Control } from "./control.ts";

@@ -29,7 +29,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { MemoryShareLock } from "../mod.ts";
-import { WAITERS_WORD } from "../src/lock/header.ts";
+import { WAITERS_WORD } from "../src/engine/local/header.ts";
 import { args } from "../tests/fixtures/args.ts";
 import { killAll, type Proc } from "./children.ts";
 import { Control } from "./control.ts";

@@ -19,7 +19,7 @@
 import { MemoryShareLock } from "../mod.ts";
 import { currentPlatform } from "../src/ffi/current.ts";
 import type { Mapping } from "../src/ffi/platform.ts";
-import { HEADER_SIZE } from "../src/lock/header.ts";
+import { HEADER_SIZE } from "../src/engine/local/header.ts";
 import { args, runtimeName } from "../tests/fixtures/args.ts";
 import { criticalSection, type Holder } from "./critical.ts";
 import { REGION_LENGTH, regionWords, STOP, VIOLATIONS } from "./layout.ts";

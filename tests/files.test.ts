@@ -15,7 +15,7 @@ import {
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { LockFileError, LockTimeoutError, MemoryShareLock } from "../mod.ts";
-import { HEADER_SIZE } from "../src/lock/header.ts";
+import { HEADER_SIZE } from "../src/engine/local/header.ts";
 import {
   run,
   runtimeCommand,

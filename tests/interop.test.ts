@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { LockTimeoutError, MemoryShareLock } from "../mod.ts";
 import { currentPlatform } from "../src/ffi/current.ts";
-import { HEADER_SIZE } from "../src/lock/header.ts";
+import { HEADER_SIZE } from "../src/engine/local/header.ts";
 import { type Child, run, sleep, start, tempDir } from "./helpers.ts";
 
 const FLOCK = "/usr/bin/flock";

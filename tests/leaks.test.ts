@@ -13,7 +13,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { HEADER_SIZE, WAITERS_WORD } from "../src/lock/header.ts";
+import { HEADER_SIZE, WAITERS_WORD } from "../src/engine/local/header.ts";
 import { type Snapshot, snapshot } from "./leak_probe.ts";
 import {
   type Child,

@@ -547,7 +547,7 @@ describe("state queries", () => {
       const fd = openSync(lock.path, "r+");
       const word = new Uint8Array(4);
       new DataView(word.buffer).setInt32(0, dead, true);
-      writeSync(fd, word, 0, 4, 12); // the holder word (src/lock/header.ts)
+      writeSync(fd, word, 0, 4, 12); // the holder word (src/engine/local/header.ts)
       closeSync(fd);
       const outside = outsideHolder(lock.lockPath);
       try {

@@ -15,11 +15,11 @@ import {
   WAITERS_WORD,
   WAKE_PENDING_WORD,
   WAKE_WORD,
-} from "../src/lock/header.ts";
-import { resolvePaths } from "../src/lock/options.ts";
-import { SharedFiles } from "../src/lock/shared_files.ts";
-import { WaitLoop } from "../src/lock/wait_loop.ts";
-import { Waiting } from "../src/lock/wake.ts";
+} from "../src/engine/local/header.ts";
+import { resolvePaths } from "../src/engine/local/paths.ts";
+import { SharedFiles } from "../src/engine/local/shared_files.ts";
+import { WaitLoop } from "../src/engine/local/wait_loop.ts";
+import { Waiting } from "../src/engine/local/wake.ts";
 import {
   fixture,
   posixOnly,

@@ -12,7 +12,7 @@ import { rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type LockGuard, LockTimeoutError, MemoryShareLock } from "../mod.ts";
-import { pollDelay } from "../src/lock/wait_loop.ts";
+import { pollDelay } from "../src/engine/local/wait_loop.ts";
 import { currentPlatform } from "../src/ffi/current.ts";
 import { type LockWait, OsError, type Platform } from "../src/ffi/platform.ts";
 import { LockProbe, type ProbeKernel } from "../src/ffi/windows/lock_probe.ts";

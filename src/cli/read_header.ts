@@ -7,7 +7,7 @@
  */
 
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { Header, HEADER_SIZE } from "../lock/header.ts";
+import { Header, HEADER_SIZE } from "../engine/local/header.ts";
 import { isPermissionError } from "./errors.ts";
 
 /** What the start of a data file holds. */

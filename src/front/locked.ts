@@ -6,7 +6,7 @@
  */
 
 import type { AcquireOptions } from "./options.ts";
-import type { MemoryShareLock } from "./memory_share_lock.ts";
+import type { ShareLock } from "./share_lock.ts";
 
 /**
  * A method decorator: every call of the decorated async method runs holding
@@ -24,7 +24,7 @@ import type { MemoryShareLock } from "./memory_share_lock.ts";
  * ```
  */
 export function locked(
-  lock: MemoryShareLock,
+  lock: ShareLock,
   options?: AcquireOptions,
 ): <This, A extends unknown[], T>(
   method: (this: This, ...args: A) => Promise<T>,

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Platform } from "../ffi/platform.ts";
+import type { Platform } from "../../ffi/platform.ts";
 import type { Header } from "./header.ts";
 import type { SharedFiles } from "./shared_files.ts";
 

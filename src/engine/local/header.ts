@@ -26,7 +26,7 @@
  * @module
  */
 
-import type { FileId } from "../ffi/platform.ts";
+import type { FileId } from "../../ffi/platform.ts";
 
 /** Size of the header in bytes; the user region starts here. */
 export const HEADER_SIZE = 128;

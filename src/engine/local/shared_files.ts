@@ -15,11 +15,11 @@ import {
   type Mapping,
   OsError,
   type Platform,
-} from "../ffi/platform.ts";
-import type { FileId, FileStatus } from "../ffi/platform.ts";
-import { LockFileError } from "./errors.ts";
+} from "../../ffi/platform.ts";
+import type { FileId, FileStatus } from "../../ffi/platform.ts";
+import { LockFileError } from "../../errors.ts";
 import { Header, HEADER_SIZE } from "./header.ts";
-import type { ResolvedPaths } from "./options.ts";
+import type { ResolvedPaths } from "./paths.ts";
 
 /**
  * The lock files open in this realm, by identity: the same file reached by

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { LockWait, Platform } from "../ffi/platform.ts";
+import type { LockWait, Platform } from "../../ffi/platform.ts";
 
 /** A lock of this realm waiting for its OS lock. */
 export interface Sleeper {

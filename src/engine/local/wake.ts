@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { LockWait, Platform } from "../ffi/platform.ts";
+import type { LockWait, Platform } from "../../ffi/platform.ts";
 import {
   type Header,
   WAITERS_WORD,

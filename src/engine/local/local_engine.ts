@@ -1,0 +1,284 @@
+/**
+ * The local engine: one machine's processes exclude each other through an
+ * OS lock on `NAME.lock` (`flock` / `LockFileEx`) and the header of the
+ * memory-mapped `NAME`, and wake each other through the header's wake word.
+ *
+ * @module
+ */
+
+import type { Platform } from "../../ffi/platform.ts";
+import { LockTimeoutError } from "../../errors.ts";
+import type { Claim, SyncEngine, WaitCallbacks } from "../engine.ts";
+import { BUSY, claimHeader, STALE } from "./claim.ts";
+import type { Header } from "./header.ts";
+import type { ResolvedPaths } from "./paths.ts";
+import { SharedFiles } from "./shared_files.ts";
+import { pollDelay, SLICE_MS } from "./wait_loop.ts";
+import { Waiting, wakeWaiters } from "./wake.ts";
+
+/**
+ * How often an acquire checks that the lock file at the path is still the
+ * one it has open. A lock file deleted and recreated by a client that does
+ * not use the header — a tmp cleaner, then Python's filelock — is noticed
+ * within this long, without a system call on every acquire. (memshare
+ * newcomers on a recreated file are kept out by the header at once.)
+ */
+const VERIFY_INTERVAL_MS = 100;
+
+/** What the header says about the lock, for `info()`. */
+export interface LocalState {
+  /** Whether another process (or client of the lock file) holds the lock. */
+  readonly locked: boolean;
+  /** The tag in the header, if the data file exists. */
+  readonly tag: string | undefined;
+  /** The holder's pid when a live memshare process holds it. */
+  readonly holderPid: number | null;
+  /** Since when it holds it. */
+  readonly holderSince: Date | null;
+  /** Acquisitions by memshare processes. */
+  readonly acquisitions: number;
+  /** Holders that found the previous one dead. */
+  readonly recoveries: number;
+}
+
+/** A claim of the local engine; one object per engine, rewritten per claim. */
+interface LocalClaim extends Claim {
+  recovered: boolean;
+  token: number;
+}
+
+/**
+ * The files, OS lock, header claim and wake-ups of one local lock.
+ *
+ * @example
+ * ```ts ignore
+ * const engine = new LocalEngine(platform, paths, 16, 0o600, "mouse");
+ * const claim = engine.tryClaim();
+ * if (claim !== null) engine.release(claim);
+ * ```
+ */
+export class LocalEngine implements SyncEngine<Claim> {
+  /** The data file's path. */
+  readonly target: string;
+  readonly #platform: Platform;
+  readonly #files: SharedFiles;
+  readonly #pid: number;
+  readonly #waiting: Waiting;
+  readonly #claim: LocalClaim = { recovered: false, token: 0 };
+  #callbacks: WaitCallbacks<Claim> | null = null;
+
+  /** Describes the lock's files; opens nothing. */
+  constructor(
+    platform: Platform,
+    paths: ResolvedPaths,
+    length: number,
+    mode: number,
+    tagName: string,
+  ) {
+    this.target = paths.path;
+    this.#platform = platform;
+    this.#pid = platform.pid();
+    this.#files = new SharedFiles(platform, paths, length, mode, tagName);
+    this.#waiting = new Waiting(this.#files, platform, () => this.#attempt());
+  }
+
+  /** One attempt at the OS lock and the header; `null` when busy. */
+  tryClaim(): Claim | null {
+    return this.#take(false);
+  }
+
+  /**
+   * Blocks until claimed or `timeout` ms pass. With no deadline, on the
+   * main thread, it queues in the kernel's own `flock` like flock(1), so
+   * any release — a non-memshare client's too — hands over at once.
+   */
+  claimSync(timeout: number): Claim | null {
+    const platform = this.#platform;
+    const block = timeout === Infinity && platform.lock !== undefined;
+    const claimed = this.#take(block);
+    // Busy; or, blocking, a holder on another inode of a replaced lock file.
+    if (claimed !== null) return claimed;
+    const start = performance.now();
+    const waiting = new Waiting(this.#files, platform, () => {});
+    try {
+      for (let attempt = 0;; attempt++) {
+        waiting.prepare();
+        const claimed = this.#take(false);
+        if (claimed !== null) {
+          waiting.stop(true);
+          return claimed;
+        }
+        const left = timeout - (performance.now() - start);
+        if (left <= 0) return null;
+        const slice = platform.wakeups && waiting.word !== null
+          ? SLICE_MS
+          : pollDelay(attempt);
+        waiting.sleep(Math.min(slice, left));
+      }
+    } finally {
+      waiting.stop(false);
+    }
+  }
+
+  /** Tries now; if busy, joins the realm's wait loop, which tries again after each wake-up. */
+  wait(callbacks: WaitCallbacks<Claim>): void {
+    if (this.#callbacks !== null) return;
+    this.#callbacks = callbacks;
+    this.#attempt();
+  }
+
+  /** Leaves the wait loop and the header's count of waiters. */
+  stopWaiting(): void {
+    this.#callbacks = null;
+    this.#waiting.stop(false);
+  }
+
+  /** Header free → OS unlock → wake another process's waiter. */
+  release(_claim: Claim): void {
+    const files = this.#files;
+    files.header!.clearHolder();
+    this.#platform.unlock(files.lockHandle);
+    wakeWaiters(files, this.#platform, this.#waiting.counted);
+  }
+
+  /** The zero-copy buffer over the mapped user region. */
+  region(): ArrayBuffer {
+    return this.#files.region();
+  }
+
+  /** Detaches every view of the region buffer handed out so far. */
+  retireRegion(): void {
+    this.#files.retireRegion();
+  }
+
+  /** `LockTimeoutError` naming the live holder, as the header tells. */
+  timeoutError(timeout: number): LockTimeoutError {
+    let header: Header | null = null;
+    try {
+      header = this.#files.readHeader();
+    } catch {
+      // The error is about the timeout; a header we cannot read only loses the holder's name.
+    }
+    const holder = this.#liveHolder(header?.holder ?? 0);
+    return new LockTimeoutError(
+      this.target,
+      timeout,
+      holder === 0 ? null : holder,
+      holder === 0 ? null : new Date(header!.since),
+      header?.tag,
+    );
+  }
+
+  /**
+   * Whether anyone holds the OS lock now: another memshare process, or
+   * another client of the lock file (flock(1), Python filelock). Probes
+   * with a shared lock for an instant. (This realm's own hold is the
+   * front's to know.)
+   */
+  isLocked(): boolean {
+    const files = this.#files;
+    if (!files.openLock(false)) return false;
+    if (!this.#platform.tryLock(files.lockHandle, true)) return true;
+    this.#platform.unlock(files.lockHandle);
+    return false;
+  }
+
+  /** The header's view of the lock; `held` says this realm holds it. */
+  state(held: boolean): LocalState {
+    const header = this.#files.readHeader();
+    const locked = held || this.isLocked();
+    const holder = locked ? this.#liveHolder(header?.holder ?? 0) : 0;
+    return {
+      locked,
+      tag: header?.tag || undefined,
+      holderPid: holder === 0 ? null : holder,
+      holderSince: holder === 0 ? null : new Date(header!.since),
+      acquisitions: header?.acquisitions ?? 0,
+      recoveries: header?.recoveries ?? 0,
+    };
+  }
+
+  /** Unmaps and closes the files. */
+  close(): void {
+    this.stopWaiting();
+    this.#files.close();
+  }
+
+  /** The wait loop's retry, and a wait's first try. */
+  #attempt(): void {
+    const callbacks = this.#callbacks;
+    if (callbacks === null) {
+      this.#waiting.stop(false);
+      return;
+    }
+    let claimed: Claim | null;
+    try {
+      this.#waiting.prepare();
+      claimed = this.#take(false);
+    } catch (error) {
+      this.stopWaiting();
+      callbacks.failed(error);
+      return;
+    }
+    if (claimed === null) {
+      this.#waiting.join();
+      return;
+    }
+    this.#callbacks = null;
+    this.#waiting.stop(true);
+    callbacks.granted(claimed);
+  }
+
+  /**
+   * One attempt at the OS lock and the header, recording the claim in the
+   * header; `null` when busy. With `block`, waits in the kernel for the OS
+   * lock (`platform.lock`) first.
+   */
+  #take(block: boolean): Claim | null {
+    const files = this.#files;
+    const platform = this.#platform;
+    if (files.lockHandle < 0) files.openLock(true);
+    for (let attempt = 0;; attempt++) {
+      if (block) platform.lock!(files.lockHandle);
+      else if (!platform.tryLock(files.lockHandle)) return null;
+      const now = platform.now();
+      let result;
+      try {
+        result = claimHeader(
+          files.mapData(),
+          files,
+          this.#pid,
+          platform,
+          attempt > 0 || now - files.verifiedAt >= VERIFY_INTERVAL_MS,
+        );
+      } catch (error) {
+        platform.unlock(files.lockHandle);
+        throw error;
+      }
+      if (typeof result !== "string") {
+        const header = files.header!;
+        header.since = now;
+        const token = header.acquisitions + 1;
+        header.acquisitions = token;
+        const claim = this.#claim;
+        claim.recovered = result.recovered;
+        claim.token = token;
+        return claim;
+      }
+      platform.unlock(files.lockHandle);
+      if (result === BUSY || attempt >= 8) return null;
+      if (result === STALE) files.reopenLock();
+    }
+  }
+
+  /**
+   * The header's holder if that process lives: a dead one's pid stays in the
+   * header until the next memshare holder recovers, while a non-memshare
+   * client (flock(1), Python) may hold the lock meanwhile.
+   */
+  #liveHolder(pid: number): number {
+    return pid !== 0 && (pid === this.#pid || this.#platform.processAlive(pid))
+      ? pid
+      : 0;
+  }
+}
