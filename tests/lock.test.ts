@@ -9,6 +9,8 @@ import {
   LockHeldError,
   LockTimeoutError,
   MemoryShareLock,
+  type ShareGuard,
+  type ShareLock,
 } from "../mod.ts";
 import { locked } from "../mod.ts";
 import { sleep } from "./helpers.ts";
@@ -20,6 +22,72 @@ const setU32 = (memory: Uint8Array, value: number, at = 0) =>
   new DataView(memory.buffer, memory.byteOffset).setUint32(at, value, true);
 
 describe("acquire and release", () => {
+  test("guard.token strictly increases with every acquisition, by any path, and survives close", async () => {
+    const { lock, dispose } = freshLock({ length: 8 });
+    try {
+      const tokens: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const guard = await lock.acquire();
+        tokens.push(guard.token);
+        await guard.release();
+      }
+      const sync = lock.acquireSync();
+      tokens.push(sync.token);
+      sync.releaseSync();
+      const tried = lock.tryAcquire()!;
+      tokens.push(tried.token);
+      tried.releaseSync();
+      // A queued acquire gets the next token too.
+      const held = await lock.acquire();
+      const queued = lock.acquire();
+      tokens.push(held.token);
+      await held.release();
+      const next = await queued;
+      tokens.push(next.token);
+      await next.release();
+      assert.deepEqual(tokens, [1, 2, 3, 4, 5, 6, 7]);
+      assert.equal(lock.info().acquisitions, 7);
+      const { path, length } = lock;
+      await lock.close();
+      // The count lives in the header: a new instance continues it.
+      const again = new MemoryShareLock(path, { length });
+      const guard = again.acquireSync();
+      assert.equal(guard.token, 8);
+      guard.releaseSync();
+      await again.close();
+    } finally {
+      await dispose();
+    }
+  });
+
+  test("a MemoryShareLock is a ShareLock: code written for any engine takes it", async () => {
+    const { lock, dispose } = freshLock({ length: 4 });
+    try {
+      const bump = async (any: ShareLock): Promise<number> => {
+        await using guard: ShareGuard = await any.acquire({ timeout: 1_000 });
+        return ++guard.memory[0];
+      };
+      assert.equal(await bump(lock), 1);
+      assert.equal(await bump(lock), 2);
+      const seen: number[] = [];
+      const shared: ShareLock = lock;
+      const remove = shared.addAcquireHook((memory) => {
+        seen.push(memory[0]);
+      });
+      class Bot {
+        @locked(shared)
+        async click(): Promise<number> {
+          return lock.isLocked() ? 1 : 0;
+        }
+      }
+      assert.equal(await new Bot().click(), 1);
+      remove();
+      assert.deepEqual(seen, [2]);
+    } finally {
+      await dispose();
+    }
+  });
+
   test("a guard holds the lock until released, and the memory persists between holders", async () => {
     const { lock, dispose } = freshLock({ length: 16 });
     try {

@@ -63,6 +63,7 @@ interface CounterResult {
   pid: number;
   runtime: string;
   reads: number[];
+  tokens: number[];
 }
 
 /** Two Deno and two Bun counter children, all printing `ready` before they return. */
@@ -125,6 +126,20 @@ describe("exclusion across processes", () => {
         [...owner.keys()].sort((a, b) => a - b),
         Array.from({ length: total }, (_, i) => i),
       );
+      // Fencing tokens: the holder that read a larger counter value (came
+      // later) has a larger token, whatever its process or runtime.
+      const tokenAt = new Map<number, number>();
+      for (const { reads, tokens } of results) {
+        assert.equal(tokens.length, reads.length);
+        reads.forEach((value, i) => tokenAt.set(value, tokens[i]));
+      }
+      for (let value = 1; value < total; value++) {
+        assert.ok(
+          tokenAt.get(value)! > tokenAt.get(value - 1)!,
+          `token ${tokenAt.get(value)} after ${tokenAt.get(value - 1)}`,
+        );
+      }
+      assert.ok(final.token > tokenAt.get(total - 1)!);
       assert.deepEqual(
         results.map((r) => r.runtime).sort(),
         ["bun", "bun", "deno", "deno"],
