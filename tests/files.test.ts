@@ -101,6 +101,32 @@ describe("files on disk", () => {
 });
 
 describe("refused data files", () => {
+  test("a data file of the older 128-byte layout is named as such and left intact", async () => {
+    const d = tempDir();
+    const lock = new MemoryShareLock("old", { length: 8, dir: d.path });
+    try {
+      await lock.run(() => {});
+      await lock.close();
+      // What memshare 0.1 wrote: layout 1, a 128-byte header, then the region.
+      const bytes = readFileSync(lock.path).subarray(0, 128 + 8);
+      bytes.writeUInt16LE(1, 4);
+      bytes.writeUInt16LE(128, 6);
+      writeFileSync(lock.path, bytes);
+      const again = new MemoryShareLock("old", { length: 8, dir: d.path });
+      await assert.rejects(
+        again.acquire(),
+        (e: unknown) =>
+          e instanceof LockFileError && e.code === "EHEADER" &&
+          /older memshare \(layout 1, a 128-byte header/.test(e.message) &&
+          e.message.includes(lock.path),
+      );
+      assert.deepEqual(readFileSync(lock.path), bytes);
+      await again.close();
+    } finally {
+      d.remove();
+    }
+  });
+
   test("a header from a newer layout version is reported as such", async () => {
     const d = tempDir();
     const lock = new MemoryShareLock("target", { length: 8, dir: d.path });

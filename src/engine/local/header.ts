@@ -1,13 +1,13 @@
 /**
- * The 128-byte header at the start of the data file, and its codec.
+ * The 256-byte header at the start of the data file, and its codec.
  *
  * Layout (little-endian; byte offsets):
  *
  * | offset | type | field |
  * |---|---|---|
  * | 0 | u32 | magic `MSHL` (0x4c48534d) |
- * | 4 | u16 | layout version (1) |
- * | 6 | u16 | header size (128) |
+ * | 4 | u16 | layout version (2) |
+ * | 6 | u16 | header size (256) |
  * | 8 | u32 | region length: the largest any opener asked for |
  * | 12 | i32 | holder pid, 0 when free: the state word, claimed by compare-and-swap |
  * | 16 | u32 | wake sequence (futex word) |
@@ -19,9 +19,14 @@
  * | 48 | 4×u32 | identity (dev/ino) of the lock file the holder locked |
  * | 64 | u8 | tag length in bytes |
  * | 65 | 63 bytes | tag name, UTF-8, truncated on a character boundary |
+ * | 128 | u32 | mode flags, fixed at creation: bit 0 = atomic commit (the region is kept twice) |
+ * | 132 | u32 | atomic commit: which copy (0 or 1) holds the published bytes |
+ * | 136 | i32 | pid of a waiting exclusive acquirer: new shared acquirers wait behind it |
+ * | 140 | u32 | reserved (0) |
+ * | 144 | 28×i32 | pids of memshare processes holding the lock shared, 0 = free slot |
  *
- * The user region starts at 128: 8-byte aligned, and on its own cache line
- * so user writes never share a line with the state and wake words.
+ * Layout 1 was the first 128 bytes alone. The user region starts at 256:
+ * 8-byte aligned, and away from the cache lines of the state and wake words.
  *
  * @module
  */
@@ -29,11 +34,11 @@
 import type { FileId } from "../../ffi/platform.ts";
 
 /** Size of the header in bytes; the user region starts here. */
-export const HEADER_SIZE = 128;
+export const HEADER_SIZE = 256;
 /** `MSHL` read as a little-endian u32. */
 export const MAGIC = 0x4c48534d;
 /** The layout version this code reads and writes. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 /** Longest tag kept, in UTF-8 bytes. */
 export const TAG_CAPACITY = 63;
 
@@ -50,6 +55,17 @@ export const WAITERS_WORD = 5;
 export const WAKE_PENDING_WORD = 7;
 const W_RECOVERIES = 6;
 const W_LOCK_ID = 12;
+const W_FLAGS = 32;
+/** Index in `Header.words` of the atomic commit's published-copy word. */
+export const PUBLISHED_WORD = 33;
+/** Index in `Header.words` of the waiting exclusive acquirer's pid. */
+export const WRITER_WAITING_WORD = 34;
+/** Index in `Header.words` of the first shared holder's pid slot. */
+export const READERS_WORD = 36;
+/** How many shared holders the header names (more may hold; `info()` lists these). */
+export const READER_SLOTS = 28;
+/** Mode flag: the region is kept twice and published whole at release. */
+export const FLAG_ATOMIC = 1;
 // Float64 indexes.
 const F_SINCE = 4;
 const F_ACQUISITIONS = 5;
@@ -98,16 +114,19 @@ export class Header {
         ok: false,
         problem: version > LAYOUT_VERSION
           ? `it was written by a newer memshare (layout ${version}; this one reads ${LAYOUT_VERSION})`
+          : version < LAYOUT_VERSION
+          ? `it was written by an older memshare (layout ${version}, a ${size}-byte header; this one reads layout ${LAYOUT_VERSION}): once no process of the older version uses it, delete it (and its .lock) to start afresh`
           : `its header has layout ${version} / size ${size}, expected ${LAYOUT_VERSION} / ${HEADER_SIZE}`,
       };
     }
     return { ok: true, fresh: false };
   }
 
-  /** Writes magic, version and size into a fresh header. */
-  initialize(length: number): void {
+  /** Writes magic, version, size and mode flags into a fresh header. */
+  initialize(length: number, flags = 0): void {
     this.words[W_VERSION] = LAYOUT_VERSION | (HEADER_SIZE << 16);
     this.words[W_LENGTH] = length;
+    this.words[W_FLAGS] = flags;
     // Magic last: a reader that sees it sees a complete header.
     Atomics.store(this.words, W_MAGIC, MAGIC | 0);
   }
@@ -118,6 +137,11 @@ export class Header {
   }
   set length(value: number) {
     this.words[W_LENGTH] = value;
+  }
+
+  /** Mode flags fixed at creation (`FLAG_ATOMIC`). */
+  get flags(): number {
+    return this.words[W_FLAGS] >>> 0;
   }
 
   /** Holder pid, 0 when free. */
@@ -180,7 +204,7 @@ export class Header {
   }
   set tag(value: string) {
     const bytes = encodeTag(value);
-    this.#bytes.fill(0, TAG_LENGTH_AT + 1, HEADER_SIZE);
+    this.#bytes.fill(0, TAG_LENGTH_AT + 1, TAG_LENGTH_AT + 1 + TAG_CAPACITY);
     this.#bytes.set(bytes, TAG_LENGTH_AT + 1);
     this.#bytes[TAG_LENGTH_AT] = bytes.length;
   }
