@@ -1,0 +1,482 @@
+/**
+ * The Redis engine: one lock name on one Redis server, for a fleet of
+ * machines. See `scripts.ts` for the keys and the atomic steps; here is the
+ * client side: joining the server's FIFO queue, heartbeats while queued,
+ * the grant arriving in this waiter's mailbox (`BLPOP` on the process's
+ * one blocking connection), the watchdog that renews the lease, and the
+ * fenced write-back at release.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import type { Claim, Engine, WaitCallbacks } from "../engine.ts";
+import { RedisHub, type Reply, text } from "./connection.ts";
+import { LockLostError, RedisConnectionError } from "./errors.ts";
+import { type LockKeys, lockKeys, SCRIPTS } from "./scripts.ts";
+import { RedisLockTimeoutError } from "./timeout_error.ts";
+import type { RedisUrl } from "./url.ts";
+
+/** A Redis holding: `Claim` plus the signal aborted when the lease is lost. */
+export interface RedisClaim extends Claim {
+  /** Aborted (with a `LockLostError`) when this holder loses its lease. */
+  readonly signal: AbortSignal;
+}
+
+/** Who holds a lock, as the server knows it. */
+export interface RedisHolder {
+  /** The holder's host name (or address). */
+  readonly host: string;
+  /** Its process id. */
+  readonly pid: number;
+  /** Its lock's `tagName`. */
+  readonly tag: string;
+  /** When it took the lock (server time). */
+  readonly since: Date;
+  /** How long its lease still runs, in ms (0 when it just ran out). */
+  readonly leaseLeftMs: number;
+}
+
+/** What `RedisEngine.info()` reports. */
+export interface RedisLockInfo {
+  /** Whether anyone holds the lock (with a live lease). */
+  readonly locked: boolean;
+  /** The holder, or `null`. */
+  readonly holder: RedisHolder | null;
+  /** How many waiters (live heartbeats) queue for it. */
+  readonly waiting: number;
+  /** How many times it was granted. */
+  readonly acquisitions: number;
+  /** How many holders lost their lease while holding it. */
+  readonly recoveries: number;
+  /** The last fencing token handed out (0: never). */
+  readonly token: number;
+}
+
+/** How to build a `RedisEngine`. */
+export interface RedisEngineOptions {
+  /** The lock's name (no `{` or `}`). */
+  readonly name: string;
+  /** The server. */
+  readonly url: RedisUrl;
+  /** Bytes of shared data: 1 .. 2**20. */
+  readonly length: number;
+  /** The lease in ms (≥ 1000). */
+  readonly lease: number;
+  /** Shown as the holder's tag. */
+  readonly tagName: string;
+  /** `WAIT` for this many replicas after a grant and a write-back (0: none). */
+  readonly replicas?: number;
+  /** Heartbeat period of a queued waiter in ms (default 1000); it is dropped after 3 missed. */
+  readonly heartbeat?: number;
+}
+
+interface Holding {
+  readonly id: string;
+  readonly token: number;
+  readonly controller: AbortController;
+  renewTimer: ReturnType<typeof setInterval> | undefined;
+  deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+const COLON = 0x3a;
+
+/** Parses a holder array from a script (`[]` when none). */
+function parseHolder(reply: Reply): RedisHolder | null {
+  if (!Array.isArray(reply) || reply.length < 5) return null;
+  return {
+    host: text(reply[0]),
+    pid: Number(text(reply[1])),
+    tag: text(reply[2]),
+    since: new Date(Number(text(reply[3]))),
+    leaseLeftMs: Math.max(0, Number(text(reply[4]))),
+  };
+}
+
+/**
+ * The engine for one lock name on one Redis server, in one realm.
+ *
+ * @example
+ * ```ts ignore
+ * const engine = new RedisEngine({ name: "crm", url: parseRedisUrl("redis://127.0.0.1:6379"), length: 64, lease: 10_000, tagName: "" });
+ * engine.wait({ granted: (claim) => engine.release(claim), failed: console.error });
+ * ```
+ */
+export class RedisEngine implements Engine<RedisClaim> {
+  /** `name on redis://host:port` (password masked). */
+  readonly target: string;
+  readonly #hub: RedisHub;
+  readonly #keys: LockKeys;
+  readonly #length: number;
+  readonly #lease: number;
+  readonly #tag: string;
+  readonly #replicas: number;
+  readonly #heartbeat: number;
+  readonly #engineId = crypto.randomUUID().slice(0, 18);
+  #seq = 0;
+  #want: WaitCallbacks<RedisClaim> | null = null;
+  /** The waiter id while queued on the server (or joining). */
+  #waiterId: string | null = null;
+  #joining = false;
+  #hbTimer: ReturnType<typeof setInterval> | undefined;
+  #hbFailures = 0;
+  #ops: Promise<void> = Promise.resolve();
+  #holding: Holding | null = null;
+  #buffer: ArrayBuffer | null = null;
+  #retired: ArrayBuffer | null = null;
+  #lastHolder: RedisHolder | null = null;
+  #closed = false;
+
+  /** An engine for `options.name` on `options.url`; connects on first use. */
+  constructor(options: RedisEngineOptions) {
+    this.#keys = lockKeys(options.name);
+    this.#length = options.length;
+    this.#lease = options.lease;
+    this.#tag = options.tagName;
+    this.#replicas = options.replicas ?? 0;
+    this.#heartbeat = options.heartbeat ?? 1_000;
+    this.target = `${options.name} on ${options.url.masked}`;
+    this.#hub = RedisHub.use(options.url);
+  }
+
+  /** The mailbox key of waiter `id`. */
+  #mailbox(id: string): string {
+    return this.#keys.mailboxPrefix + id;
+  }
+
+  #meta(): string {
+    return JSON.stringify({
+      lease: this.#lease,
+      host: this.#hub.host,
+      pid: String(process.pid),
+      tag: this.#tag,
+    });
+  }
+
+  /** Runs `step` after the previous join/leave step of this engine. */
+  #serial(step: () => Promise<void>): void {
+    this.#ops = this.#ops.then(step).catch(() => {});
+  }
+
+  /** See `Engine.wait`. */
+  wait(callbacks: WaitCallbacks<RedisClaim>): void {
+    if (this.#want !== null || this.#closed) return;
+    this.#want = callbacks;
+    if (this.#waiterId !== null || this.#joining) return;
+    this.#joining = true;
+    this.#serial(() => this.#join());
+  }
+
+  #fail(error: unknown): void {
+    const want = this.#want;
+    this.#want = null;
+    want?.failed(error);
+  }
+
+  async #join(): Promise<void> {
+    const id = `${this.#engineId}.${++this.#seq}`;
+    let reply: Reply;
+    try {
+      await this.#hub.ready();
+      if (this.#want === null) return;
+      const sent = performance.now();
+      reply = await this.#hub.run(SCRIPTS.acquire, this.#keys.keys, [
+        this.#keys.mailboxPrefix,
+        id,
+        String(this.#lease),
+        String(this.#heartbeat * 3),
+        this.#hub.host,
+        String(process.pid),
+        this.#tag,
+      ]);
+      if (!Array.isArray(reply)) throw new Error("bad acquire reply");
+      if (reply[0] === 1) {
+        await this.#granted(
+          id,
+          Number(reply[1]),
+          reply[2] === 1,
+          reply[3] as Uint8Array,
+          sent,
+          true,
+        );
+        return;
+      }
+      this.#lastHolder = parseHolder(reply[1]);
+    } catch (error) {
+      this.#fail(error);
+      return;
+    } finally {
+      this.#joining = false;
+    }
+    if (this.#want === null) { // stopWaiting while joining
+      await this.#leave(id);
+      return;
+    }
+    this.#waiterId = id;
+    this.#hbFailures = 0;
+    this.#hub.watch(this.#mailbox(id), (message) => this.#mail(id, message));
+    this.#hbTimer = setInterval(() => this.#beat(id), this.#heartbeat);
+  }
+
+  /** Stops being a queued waiter locally (the server side is the caller's). */
+  #unqueue(): void {
+    if (this.#waiterId !== null) {
+      this.#hub.unwatch(this.#mailbox(this.#waiterId));
+    }
+    this.#waiterId = null;
+    clearInterval(this.#hbTimer);
+    this.#hbTimer = undefined;
+  }
+
+  async #leave(id: string): Promise<void> {
+    try {
+      await this.#hub.run(SCRIPTS.leave, this.#keys.keys, [
+        this.#keys.mailboxPrefix,
+        id,
+      ]);
+    } catch {
+      // The server forgets this waiter once its heartbeat lapses.
+    }
+  }
+
+  #beat(id: string): void {
+    if (this.#waiterId !== id) return;
+    this.#hub.run(SCRIPTS.heartbeat, this.#keys.keys, [
+      this.#keys.mailboxPrefix,
+      id,
+      String(this.#heartbeat * 3),
+      this.#meta(),
+    ]).then((reply) => {
+      this.#hbFailures = 0;
+      if (Array.isArray(reply) && reply[0] !== 2) {
+        this.#lastHolder = parseHolder(reply[1]);
+      }
+    }, (error) => {
+      if (this.#waiterId !== id || ++this.#hbFailures < 3) return;
+      this.#unqueue();
+      this.#fail(
+        error instanceof RedisConnectionError
+          ? error
+          : new RedisConnectionError(
+            this.#hub.url.masked,
+            `lost while waiting for ${this.target}`,
+            error,
+          ),
+      );
+    });
+  }
+
+  /** A grant popped from waiter `id`'s mailbox: `token:recovered:bytes`. */
+  #mail(id: string, message: Uint8Array): void {
+    if (this.#waiterId !== id) return; // left already: LEAVE passed it on
+    this.#unqueue();
+    const first = message.indexOf(COLON);
+    const second = message.indexOf(COLON, first + 1);
+    const token = Number(new TextDecoder().decode(message.subarray(0, first)));
+    const recovered = message[first + 1] === 0x31;
+    this.#serial(() =>
+      this.#granted(
+        id,
+        token,
+        recovered,
+        message.subarray(second + 1),
+        performance.now(),
+        false,
+      )
+    );
+  }
+
+  /** The lock is ours as waiter `id`: the region, the watchdog, the callback. */
+  async #granted(
+    id: string,
+    token: number,
+    recovered: boolean,
+    bytes: Uint8Array,
+    since: number,
+    direct: boolean,
+  ): Promise<void> {
+    const holding: Holding = {
+      id,
+      token,
+      controller: new AbortController(),
+      renewTimer: undefined,
+      deadlineTimer: undefined,
+    };
+    if (this.#want === null || this.#closed) {
+      await this.#leave(id); // nobody wants it any more: pass it on
+      return;
+    }
+    if (this.#replicas > 0) {
+      try {
+        if (!direct) await this.#renew(holding);
+        await this.#waitReplicas();
+      } catch (error) {
+        await this.#leave(id);
+        this.#fail(error);
+        return;
+      }
+    }
+    const buffer = new ArrayBuffer(this.#length);
+    new Uint8Array(buffer).set(
+      bytes.length > this.#length ? bytes.subarray(0, this.#length) : bytes,
+    );
+    this.#buffer = buffer;
+    this.#retired = null;
+    this.#holding = holding;
+    this.#armDeadline(holding, since);
+    holding.renewTimer = setInterval(
+      () => void this.#renew(holding).catch(() => {}),
+      Math.max(100, Math.floor(this.#lease / 3)),
+    );
+    const want = this.#want;
+    if (want === null || this.#closed) {
+      this.#holding = null;
+      this.#buffer = null;
+      clearInterval(holding.renewTimer);
+      clearTimeout(holding.deadlineTimer);
+      await this.#leave(id);
+      return;
+    }
+    this.#want = null;
+    want.granted({ token, recovered, signal: holding.controller.signal });
+  }
+
+  /** Aborts the holding's signal when no renewal reached the server in time. */
+  #armDeadline(holding: Holding, since: number): void {
+    clearTimeout(holding.deadlineTimer);
+    holding.deadlineTimer = setTimeout(
+      () =>
+        this.#lost(holding, "no renewal reached the server within the lease"),
+      Math.max(0, since + this.#lease - performance.now()),
+    );
+  }
+
+  #lost(holding: Holding, reason: string): void {
+    clearInterval(holding.renewTimer);
+    clearTimeout(holding.deadlineTimer);
+    if (!holding.controller.signal.aborted) {
+      holding.controller.abort(
+        new LockLostError(this.target, holding.token, reason),
+      );
+    }
+  }
+
+  async #renew(holding: Holding): Promise<void> {
+    const sent = performance.now();
+    const reply = await this.#hub.run(SCRIPTS.renew, this.#keys.keys, [
+      this.#keys.mailboxPrefix,
+      holding.id,
+      String(holding.token),
+      String(this.#lease),
+    ]);
+    if (reply === 1) {
+      if (!holding.controller.signal.aborted) this.#armDeadline(holding, sent);
+    } else {
+      this.#lost(holding, "its lease ran out");
+      throw holding.controller.signal.reason;
+    }
+  }
+
+  async #waitReplicas(): Promise<void> {
+    const reply = await this.#hub.command([
+      "WAIT",
+      String(this.#replicas),
+      String(Math.floor(this.#lease / 2)),
+    ]);
+    if (typeof reply !== "number" || reply < this.#replicas) {
+      throw new RedisConnectionError(
+        this.#hub.url.masked,
+        `only ${reply} of ${this.#replicas} replicas confirmed the write for ${this.target}`,
+      );
+    }
+  }
+
+  /** See `Engine.stopWaiting`. */
+  stopWaiting(): void {
+    if (this.#want === null) return;
+    this.#want = null;
+    const id = this.#waiterId;
+    if (id === null) return; // joining: the join leaves once it sees this
+    this.#unqueue();
+    this.#serial(() => this.#leave(id));
+  }
+
+  /** See `Engine.release`: writes the bytes back only while the lease is ours. */
+  async release(claim: RedisClaim): Promise<void> {
+    const holding = this.#holding;
+    if (holding === null || holding.token !== claim.token) return;
+    this.#holding = null;
+    clearInterval(holding.renewTimer);
+    clearTimeout(holding.deadlineTimer);
+    const buffer = this.#retired ?? this.#buffer ?? new ArrayBuffer(0);
+    this.#buffer = this.#retired = null;
+    const reply = await this.#hub.run(SCRIPTS.release, this.#keys.keys, [
+      this.#keys.mailboxPrefix,
+      holding.id,
+      String(holding.token),
+      new Uint8Array(buffer),
+    ]);
+    if (reply !== 1) {
+      this.#lost(holding, "its lease ran out before the release");
+      throw holding.controller.signal.reason;
+    }
+    if (this.#replicas > 0) {
+      try {
+        await this.#waitReplicas();
+      } catch (error) {
+        throw new LockLostError(
+          this.target,
+          holding.token,
+          (error as Error).message,
+        );
+      }
+    }
+  }
+
+  /** See `Engine.region`. */
+  region(): ArrayBuffer {
+    if (this.#buffer === null) {
+      throw new Error(`${this.target}: no region while not held (a bug)`);
+    }
+    return this.#buffer;
+  }
+
+  /** See `Engine.retireRegion`: detaches the views, keeps the bytes for the write-back. */
+  retireRegion(): void {
+    if (this.#buffer === null) return;
+    this.#retired = this.#buffer.transfer();
+    this.#buffer = null;
+  }
+
+  /** See `Engine.timeoutError`: names the last holder the server told us of. */
+  timeoutError(timeout: number): Error {
+    return new RedisLockTimeoutError(this.target, timeout, this.#lastHolder);
+  }
+
+  /** The lock's state on the server (reads only; takes no lock). */
+  async info(): Promise<RedisLockInfo> {
+    await this.#hub.ready();
+    const reply = await this.#hub.run(SCRIPTS.info, this.#keys.keys, [
+      this.#keys.mailboxPrefix,
+    ]);
+    if (!Array.isArray(reply)) throw new Error("bad info reply");
+    const holder = parseHolder(reply[1]);
+    return {
+      locked: reply[0] === 1,
+      holder,
+      waiting: Number(reply[2]),
+      acquisitions: Number(reply[3]),
+      recoveries: Number(reply[4]),
+      token: Number(reply[5]),
+    };
+  }
+
+  /** See `Engine.close`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.stopWaiting();
+    await this.#ops;
+    await this.#hub.unuse();
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The Lua scripts of the Redis engine: every step that reads and writes
+ * a lock's keys is one script, so it runs atomically on the server, and
+ * every key of a lock carries the `{name}` hash tag (one Cluster slot).
+ * Only the server's clock (`TIME`) decides whether a lease ran out.
+ *
+ * Keys of lock `N` (prefix `memshare:{N}:`):
+ * - `state`  hash: owner (waiter id), token, exp (server ms), lease, host,
+ *   pid, tag, since; acq, rec (counts); lost (1: the next grant reports
+ *   `recovered`)
+ * - `fence`  the fencing counter, only ever `INCR`ed
+ * - `queue`  list of waiter ids, first come first served
+ * - `meta`   hash waiter id → JSON {lease, host, pid, tag}
+ * - `hb`     hash waiter id → heartbeat expiry (server ms)
+ * - `data`   the shared bytes (never shrunk: written with `SETRANGE 0`)
+ * - `mb:ID`  a waiter's mailbox: a grant is `RPUSH`ed there as
+ *   `token:recovered:` + the bytes, and the waiter `BLPOP`s it
+ *
+ * @module
+ */
+
+/** The keys of one lock, in the order every script takes them. */
+export interface LockKeys {
+  /** All keys, for `EVALSHA`: state, fence, queue, meta, hb, data. */
+  readonly keys: readonly string[];
+  /** Prefix of the mailboxes (`…mb:`); a waiter's is this + its id. */
+  readonly mailboxPrefix: string;
+}
+
+/** The keys of lock `name`. */
+export function lockKeys(name: string): LockKeys {
+  const p = `memshare:{${name}}:`;
+  return {
+    keys: [
+      `${p}state`,
+      `${p}fence`,
+      `${p}queue`,
+      `${p}meta`,
+      `${p}hb`,
+      `${p}data`,
+    ],
+    mailboxPrefix: `${p}mb:`,
+  };
+}
+
+const PRELUDE = `
+local S, F, Q, M, HB, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local MBP = ARGV[1]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local function clear_owner()
+  redis.call('HDEL', S, 'owner', 'exp', 'lease', 'host', 'pid', 'tag', 'since')
+end
+
+-- A holder whose lease ran out loses the lock (the next grant reports it).
+local function expire()
+  local exp = redis.call('HGET', S, 'exp')
+  if exp and tonumber(exp) <= now then
+    clear_owner()
+    redis.call('HSET', S, 'lost', 1)
+    redis.call('HINCRBY', S, 'rec', 1)
+  end
+end
+
+local function grant(id, lease, host, pid, tag)
+  local token = redis.call('INCR', F)
+  local rec = redis.call('HGET', S, 'lost') == '1' and 1 or 0
+  redis.call('HSET', S, 'owner', id, 'token', token, 'exp', now + lease,
+    'lease', lease, 'host', host, 'pid', pid, 'tag', tag, 'since', now, 'lost', 0)
+  redis.call('HINCRBY', S, 'acq', 1)
+  return token, rec
+end
+
+-- With the lock free, grants it to the first waiter whose heartbeat is
+-- alive (dead ones are dropped) and mails it the grant and the bytes.
+local function promote()
+  if redis.call('HEXISTS', S, 'owner') == 1 then return end
+  for _ = 1, 10000 do
+    local id = redis.call('LPOP', Q)
+    if not id then return end
+    local hb = tonumber(redis.call('HGET', HB, id) or '0')
+    local meta = redis.call('HGET', M, id)
+    redis.call('HDEL', HB, id)
+    redis.call('HDEL', M, id)
+    if meta and hb > now then
+      local m = cjson.decode(meta)
+      local token, rec = grant(id, m.lease, m.host, m.pid, m.tag)
+      local mb = MBP .. id
+      redis.call('RPUSH', mb, token .. ':' .. rec .. ':' .. (redis.call('GET', D) or ''))
+      redis.call('PEXPIRE', mb, m.lease + 60000)
+      return
+    end
+  end
+end
+
+local function holder()
+  local h = redis.call('HMGET', S, 'host', 'pid', 'tag', 'since', 'exp')
+  if not h[1] then return {} end
+  return {h[1], h[2], h[3], h[4], tostring(tonumber(h[5]) - now)}
+end
+
+local function is_holder(id, token)
+  local h = redis.call('HMGET', S, 'owner', 'token', 'exp')
+  return h[1] == id and h[2] == token and tonumber(h[3]) > now
+end
+`;
+
+/**
+ * ACQUIRE(mbp, id, lease, hbTtl, host, pid, tag): takes the lock when it is
+ * free and nobody queues (→ `{1, token, recovered, bytes}`), else queues
+ * `id` (→ `{0, holder}`).
+ */
+const ACQUIRE = `${PRELUDE}
+local id, lease, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+expire()
+promote()
+if redis.call('HEXISTS', S, 'owner') == 0 and redis.call('LLEN', Q) == 0 then
+  local token, rec = grant(id, lease, ARGV[5], ARGV[6], ARGV[7])
+  return {1, token, rec, redis.call('GET', D) or ''}
+end
+redis.call('RPUSH', Q, id)
+redis.call('HSET', M, id, cjson.encode({lease = lease, host = ARGV[5], pid = ARGV[6], tag = ARGV[7]}))
+redis.call('HSET', HB, id, now + ttl)
+return {0, holder()}
+`;
+
+/**
+ * HEARTBEAT(mbp, id, hbTtl, meta): keeps `id` alive in the queue, lets a
+ * lapsed holder go; re-queues `id` at the tail if it was dropped. →
+ * `{2}` when `id` holds the lock (its grant is in the mailbox), else
+ * `{0, holder}` (`{3, holder}` when re-queued).
+ */
+const HEARTBEAT = `${PRELUDE}
+local id, ttl = ARGV[2], tonumber(ARGV[3])
+expire()
+promote()
+if redis.call('HGET', S, 'owner') == id then return {2} end
+if redis.call('HEXISTS', HB, id) == 1 then
+  redis.call('HSET', HB, id, now + ttl)
+  return {0, holder()}
+end
+if redis.call('LLEN', MBP .. id) > 0 then return {2} end
+redis.call('RPUSH', Q, id)
+redis.call('HSET', M, id, ARGV[4])
+redis.call('HSET', HB, id, now + ttl)
+promote()
+if redis.call('HGET', S, 'owner') == id then return {2} end
+return {3, holder()}
+`;
+
+/**
+ * LEAVE(mbp, id): `id` stops waiting; a grant that raced in is passed on
+ * (the bytes untouched). → 1 when there was one.
+ */
+const LEAVE = `${PRELUDE}
+local id = ARGV[2]
+redis.call('LREM', Q, 0, id)
+redis.call('HDEL', M, id)
+redis.call('HDEL', HB, id)
+redis.call('DEL', MBP .. id)
+local had = 0
+if redis.call('HGET', S, 'owner') == id then
+  clear_owner()
+  had = 1
+end
+expire()
+promote()
+return had
+`;
+
+/** RENEW(mbp, id, token, lease): → 1 and the lease extended, or 0: lost. */
+const RENEW = `${PRELUDE}
+if is_holder(ARGV[2], ARGV[3]) then
+  redis.call('HSET', S, 'exp', now + tonumber(ARGV[4]))
+  return 1
+end
+expire()
+promote()
+return 0
+`;
+
+/**
+ * RELEASE(mbp, id, token, bytes): with the lease still ours, writes the
+ * bytes back and hands the lock to the next live waiter → 1; else writes
+ * nothing → 0 (lost).
+ */
+const RELEASE = `${PRELUDE}
+local ok = 0
+if is_holder(ARGV[2], ARGV[3]) then
+  redis.call('SETRANGE', D, 0, ARGV[4])
+  clear_owner()
+  ok = 1
+end
+expire()
+promote()
+return ok
+`;
+
+/**
+ * INFO(mbp): reads only. → `{locked, holder, waiting, acq, rec, token}`.
+ */
+const INFO = `${PRELUDE}
+local exp = tonumber(redis.call('HGET', S, 'exp') or '0')
+local locked = exp > now and 1 or 0
+local waiting = 0
+local hbs = redis.call('HVALS', HB)
+for _, v in ipairs(hbs) do
+  if tonumber(v) > now then waiting = waiting + 1 end
+end
+local c = redis.call('HMGET', S, 'acq', 'rec')
+local h = {}
+if locked == 1 then h = holder() end
+return {locked, h, waiting, tonumber(c[1] or '0'), tonumber(c[2] or '0'),
+  tonumber(redis.call('GET', F) or '0')}
+`;
+
+/** A script's source and its SHA-1 (filled in once computed). */
+export interface Script {
+  /** Its name, for messages. */
+  readonly name: string;
+  /** The Lua source. */
+  readonly source: string;
+  /** Its SHA-1 in hex, as `EVALSHA` wants it. */
+  sha: string;
+}
+
+/** Every script, by name. */
+export const SCRIPTS: {
+  readonly acquire: Script;
+  readonly heartbeat: Script;
+  readonly leave: Script;
+  readonly renew: Script;
+  readonly release: Script;
+  readonly info: Script;
+} = {
+  acquire: { name: "acquire", source: ACQUIRE, sha: "" },
+  heartbeat: { name: "heartbeat", source: HEARTBEAT, sha: "" },
+  leave: { name: "leave", source: LEAVE, sha: "" },
+  renew: { name: "renew", source: RENEW, sha: "" },
+  release: { name: "release", source: RELEASE, sha: "" },
+  info: { name: "info", source: INFO, sha: "" },
+};
+
+/** Computes every script's SHA-1 (once). */
+export async function hashScripts(): Promise<void> {
+  if (SCRIPTS.acquire.sha !== "") return;
+  for (const script of Object.values(SCRIPTS)) {
+    const digest = await crypto.subtle.digest(
+      "SHA-1",
+      new TextEncoder().encode(script.source),
+    );
+    script.sha = Array.from(
+      new Uint8Array(digest),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+  }
+}

@@ -1,0 +1,514 @@
+/**
+ * The Redis engine through the `Engine` interface, against a real
+ * `redis-server` each test starts on loopback: the grant and the bytes,
+ * hand-off, tokens, info, URLs and credentials; across real Deno and Bun
+ * child processes: exclusion with an exact counter, FIFO order, a SIGKILLed
+ * holder, a SIGSTOPped holder past its lease, killed waiters.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import {
+  type RedisClaim,
+  RedisEngine,
+} from "../src/engine/redis/redis_engine.ts";
+import {
+  LockLostError,
+  RedisConnectionError,
+} from "../src/engine/redis/errors.ts";
+import { parseRedisUrl } from "../src/engine/redis/url.ts";
+import { LockTimeoutError } from "../src/errors.ts";
+import {
+  type Child,
+  fixture,
+  READY_MS,
+  runtimeCommand,
+  sleep,
+  start,
+} from "./helpers.ts";
+import {
+  freePort,
+  haveRedisServer,
+  redisCli,
+  startRedis,
+} from "./redis_server.ts";
+
+const skip = haveRedisServer()
+  ? false
+  : "redis-server is not installed (scripts/test-setup.sh installs it)";
+const RUNTIMES = ["deno", "bun"] as const;
+const SLOW = { timeout: 120_000 };
+
+function engine(
+  url: string,
+  name: string,
+  options: { lease?: number; length?: number; heartbeat?: number } = {},
+): RedisEngine {
+  return new RedisEngine({
+    name,
+    url: parseRedisUrl(url),
+    length: options.length ?? 16,
+    lease: options.lease ?? 10_000,
+    tagName: "test",
+    heartbeat: options.heartbeat ?? 200,
+  });
+}
+
+/** One wait of `e`, as a promise (rejects after `ms`, leaving the wait). */
+function take(e: RedisEngine, ms = 30_000): Promise<RedisClaim> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      e.stopWaiting();
+      reject(new Error(`no grant of ${e.target} in ${ms} ms`));
+    }, ms);
+    e.wait({
+      granted: (claim) => {
+        clearTimeout(timer);
+        resolve(claim);
+      },
+      failed: (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    });
+  });
+}
+
+async function put(e: RedisEngine, claim: RedisClaim): Promise<void> {
+  e.retireRegion();
+  await e.release(claim);
+}
+
+function child(
+  runtime: "deno" | "bun",
+  args: string[],
+): Child {
+  const [command, argv] = runtimeCommand(
+    runtime,
+    fixture("redis_child.ts"),
+    args,
+    ["--allow-net"],
+  );
+  return start(command, argv);
+}
+
+async function reap(children: Child[]): Promise<void> {
+  for (const c of children) {
+    if (c.process.exitCode === null && c.process.signalCode === null) {
+      process.kill(c.process.pid!, "SIGCONT");
+      c.process.kill("SIGKILL");
+    }
+  }
+  await Promise.all(children.map((c) => c.exited));
+}
+
+/** Polls `info()` until `check` holds (bounded by `ms`). */
+async function until(
+  e: RedisEngine,
+  check: (info: Awaited<ReturnType<RedisEngine["info"]>>) => boolean,
+  ms = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check(await e.info())) return;
+    await sleep(20);
+  }
+  throw new Error(
+    `condition not met in ${ms} ms: ${JSON.stringify(await e.info())}`,
+  );
+}
+
+describe("Redis engine, one process", { skip }, () => {
+  test("grant, bytes, hand-off, tokens, info", async () => {
+    const server = await startRedis();
+    const a = engine(server.url, "basic");
+    const b = engine(server.url, "basic");
+    try {
+      const first = await take(a);
+      assert.equal(first.token, 1);
+      assert.equal(first.recovered, false);
+      assert.equal(first.signal.aborted, false);
+      assert.equal(a.region().byteLength, 16);
+      new Uint8Array(a.region()).set([7, 8, 9]);
+      const waiting = take(b);
+      await until(a, (info) => info.waiting === 1);
+      const info = await a.info();
+      assert.equal(info.locked, true);
+      assert.equal(info.holder?.pid, process.pid);
+      assert.equal(info.holder?.tag, "test");
+      assert.ok(info.holder!.leaseLeftMs > 5_000);
+      assert.equal(info.token, 1);
+      await put(a, first);
+      const second = await waiting;
+      assert.equal(second.token, 2);
+      assert.deepEqual([...new Uint8Array(b.region()).slice(0, 4)], [
+        7,
+        8,
+        9,
+        0,
+      ]);
+      await put(b, second);
+      const after = await b.info();
+      assert.equal(after.locked, false);
+      assert.equal(after.holder, null);
+      assert.equal(after.acquisitions, 2);
+      assert.equal(after.recoveries, 0);
+    } finally {
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
+  });
+
+  test("a waiter that stops waiting passes on a grant that raced in", async () => {
+    const server = await startRedis();
+    const a = engine(server.url, "race");
+    const b = engine(server.url, "race");
+    const c = engine(server.url, "race");
+    try {
+      const held = await take(a);
+      let bGot: RedisClaim | null = null;
+      b.wait({ granted: (claim) => (bGot = claim), failed: () => {} });
+      await until(a, (info) => info.waiting === 1);
+      const cWaits = take(c);
+      await until(a, (info) => info.waiting === 2);
+      await put(a, held); // grants b …
+      b.stopWaiting(); // … which leaves at once
+      await sleep(100);
+      // The grant reached b before it left: b releases it, as the front does.
+      if (bGot !== null) await put(b, bGot);
+      const got = await cWaits;
+      assert.ok(got.token >= 2);
+      await put(c, got);
+      assert.equal((await c.info()).locked, false);
+    } finally {
+      await a.close();
+      await b.close();
+      await c.close();
+      await server.stop();
+    }
+  });
+
+  test("timeoutError names the holder's host, pid and tag", async () => {
+    const server = await startRedis();
+    const a = engine(server.url, "named");
+    const b = engine(server.url, "named");
+    try {
+      const held = await take(a);
+      b.wait({ granted: () => {}, failed: () => {} });
+      await sleep(500); // a heartbeat tells b who holds it
+      const error = b.timeoutError(100);
+      b.stopWaiting();
+      assert.ok(error instanceof LockTimeoutError);
+      assert.equal(error.name, "LockTimeoutError");
+      assert.match(error.message, /timed out after 100 ms/);
+      assert.match(
+        error.message,
+        new RegExp(`pid ${process.pid} on \\S+ "test"`),
+      );
+      assert.match(error.message, /named on redis:\/\/127\.0\.0\.1:/);
+      await put(a, held);
+    } finally {
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
+  });
+
+  test("a lease that runs out: the signal aborts, release rejects, bytes kept", async () => {
+    const server = await startRedis();
+    const a = engine(server.url, "lapse", { lease: 1_000 });
+    const b = engine(server.url, "lapse", { lease: 1_000 });
+    try {
+      const first = await take(a);
+      new Uint8Array(a.region())[0] = 1;
+      await put(a, first);
+      const held = await take(a);
+      new Uint8Array(a.region())[0] = 99;
+      // Expire it on the server behind the watchdog's back.
+      redisCli(server.port, ["HSET", "memshare:{lapse}:state", "exp", "1"]);
+      const next = await take(b, 5_000);
+      assert.equal(next.recovered, true);
+      assert.ok(next.token > held.token);
+      assert.equal(new Uint8Array(b.region())[0], 1);
+      await assert.rejects(put(a, held), LockLostError);
+      assert.equal(held.signal.aborted, true);
+      assert.ok(held.signal.reason instanceof LockLostError);
+      new Uint8Array(b.region())[0] = 2;
+      await put(b, next);
+      const info = await b.info();
+      assert.equal(info.recoveries, 1);
+    } finally {
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
+  });
+});
+
+describe("Redis URLs and credentials", { skip }, () => {
+  test("bad URLs are refused, naming the option, password masked", () => {
+    for (
+      const bad of ["", "http://x", "redis://", "not a url", "redis://h:1/x"]
+    ) {
+      assert.throws(() => parseRedisUrl(bad), TypeError, bad);
+    }
+    assert.throws(
+      () => parseRedisUrl(42),
+      /option "redis" must be a Redis URL/,
+    );
+    try {
+      parseRedisUrl("http://u:hunter2@h:1");
+      assert.fail("accepted");
+    } catch (error) {
+      assert.doesNotMatch((error as Error).message, /hunter2/);
+      assert.match((error as Error).message, /\*\*\*/);
+    }
+    const url = parseRedisUrl("rediss://user:hunter2@example.com:6380/2");
+    assert.equal(url.tls, true);
+    assert.equal(url.masked, "rediss://user:***@example.com:6380/2");
+  });
+
+  test("an unreachable server: a RedisConnectionError naming it, no hang", async () => {
+    const port = await freePort();
+    const e = engine(`redis://u:hunter2@127.0.0.1:${port}`, "nobody");
+    try {
+      const started = Date.now();
+      const error = await take(e, 20_000).then(
+        () => assert.fail("granted"),
+        (error) => error,
+      );
+      assert.ok(error instanceof RedisConnectionError, String(error));
+      assert.match(
+        error.message,
+        new RegExp(`redis://u:\\*\\*\\*@127\\.0\\.0\\.1:${port}`),
+      );
+      assert.doesNotMatch(error.message, /hunter2/);
+      assert.doesNotMatch(
+        String((error.cause as Error | undefined)?.message ?? ""),
+        /hunter2/,
+      );
+      assert.ok(Date.now() - started < 10_000);
+      await assert.rejects(e.info(), RedisConnectionError);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test("ACL user: right password works, wrong one is refused and masked", async () => {
+    const server = await startRedis({
+      password: "rootpw",
+      user: { name: "fleet", password: "s3cret" },
+    });
+    const good = engine(`redis://fleet:s3cret@127.0.0.1:${server.port}`, "acl");
+    const bad = engine(`redis://fleet:wrong99@127.0.0.1:${server.port}`, "acl");
+    const none = engine(server.url, "acl");
+    try {
+      const claim = await take(good);
+      assert.equal(claim.token, 1);
+      await put(good, claim);
+      for (const e of [bad, none]) {
+        const error = await take(e, 10_000).then(
+          () => assert.fail("granted"),
+          (error) => error,
+        );
+        assert.ok(error instanceof RedisConnectionError, String(error));
+        assert.doesNotMatch(error.message, /wrong99|s3cret|rootpw/);
+      }
+      assert.match(bad.target, /fleet:\*\*\*@/);
+    } finally {
+      await good.close();
+      await bad.close();
+      await none.close();
+      await server.stop();
+    }
+  });
+});
+
+async function lastLine(c: Child, ms = READY_MS): Promise<string> {
+  const timer = setTimeout(() => c.process.kill("SIGKILL"), ms);
+  const { code } = await c.exited;
+  clearTimeout(timer);
+  assert.equal(code, 0, `child failed: ${c.stdout()} ${c.stderr()}`);
+  return c.stdout().trim().split("\n").at(-1)!;
+}
+
+describe("Redis engine across processes", { skip }, () => {
+  test(
+    "Deno and Bun children exclude each other: exact counter, tokens",
+    SLOW,
+    async () => {
+      const server = await startRedis();
+      const e = engine(server.url, "counter");
+      const children: Child[] = [];
+      try {
+        const n = 50;
+        for (const runtime of [...RUNTIMES, ...RUNTIMES]) {
+          children.push(
+            child(runtime, ["counter", server.url, "counter", String(n)]),
+          );
+        }
+        for (const c of children) assert.match(await lastLine(c), /^done \d+$/);
+        const claim = await take(e);
+        assert.equal(new DataView(e.region()).getUint32(0, true), 4 * n);
+        assert.equal(claim.token, 4 * n + 1);
+        await put(e, claim);
+      } finally {
+        await reap(children);
+        await e.close();
+        await server.stop();
+      }
+    },
+  );
+
+  test("FIFO across processes", SLOW, async () => {
+    const server = await startRedis();
+    const e = engine(server.url, "fifo");
+    const children: Child[] = [];
+    try {
+      const held = await take(e);
+      for (let i = 1; i <= 6; i++) {
+        const runtime = RUNTIMES[i % 2];
+        children.push(child(runtime, ["order", server.url, "fifo", String(i)]));
+        await until(e, (info) => info.waiting === i, READY_MS);
+      }
+      await put(e, held);
+      for (const c of children) assert.match(await lastLine(c), /^got \d+$/);
+      const again = await take(e);
+      assert.deepEqual(
+        [...new Uint8Array(e.region()).slice(0, 7)],
+        [6, 1, 2, 3, 4, 5, 6],
+      );
+      await put(e, again);
+    } finally {
+      await reap(children);
+      await e.close();
+      await server.stop();
+    }
+  });
+
+  for (const runtime of RUNTIMES) {
+    test(
+      `a SIGKILLed ${runtime} holder: the next gets it within lease + margin, recovered`,
+      SLOW,
+      async () => {
+        const server = await startRedis();
+        const e = engine(server.url, "killed", { lease: 1_000 });
+        const children: Child[] = [];
+        try {
+          const first = await take(e);
+          new Uint8Array(e.region())[0] = 5;
+          await put(e, first);
+          const holder = child(runtime, [
+            "hold",
+            server.url,
+            "killed",
+            "1000",
+            "77",
+          ]);
+          children.push(holder);
+          await holder.waitFor("held");
+          const [, token] = holder.stdout().trim().split(" ");
+          holder.process.kill("SIGKILL");
+          await holder.exited;
+          const started = Date.now();
+          const next = await take(e, 10_000);
+          const waited = Date.now() - started;
+          assert.ok(waited < 1_000 + 1_000, `waited ${waited} ms`);
+          assert.equal(next.recovered, true);
+          assert.ok(next.token > Number(token));
+          assert.equal(
+            new Uint8Array(e.region())[0],
+            5,
+            "the bytes as last written back",
+          );
+          await put(e, next);
+        } finally {
+          await reap(children);
+          await e.close();
+          await server.stop();
+        }
+      },
+    );
+
+    test(
+      `a SIGSTOPped ${runtime} holder past its lease loses it for good`,
+      SLOW,
+      async () => {
+        const server = await startRedis();
+        const e = engine(server.url, "stopped", { lease: 1_000 });
+        const children: Child[] = [];
+        try {
+          const holder = child(runtime, [
+            "hold",
+            server.url,
+            "stopped",
+            "1000",
+            "77",
+          ]);
+          children.push(holder);
+          await holder.waitFor("held");
+          const pid = holder.process.pid!;
+          process.kill(pid, "SIGSTOP");
+          const next = await take(e, 10_000);
+          assert.equal(next.recovered, true);
+          new Uint8Array(e.region())[0] = 42;
+          await put(e, next);
+          process.kill(pid, "SIGCONT");
+          await sleep(300); // its timers run: the watchdog learns the lease is gone
+          holder.process.stdin!.write("release\n");
+          assert.equal(
+            await lastLine(holder),
+            "aborted=true release=LockLostError",
+          );
+          const check = await take(e);
+          assert.equal(
+            new Uint8Array(e.region())[0],
+            42,
+            "the new holder's bytes",
+          );
+          await put(e, check);
+        } finally {
+          await reap(children);
+          await e.close();
+          await server.stop();
+        }
+      },
+    );
+  }
+
+  test("killed waiters are skipped within a heartbeat", SLOW, async () => {
+    const server = await startRedis();
+    const e = engine(server.url, "skipped");
+    const late = engine(server.url, "skipped");
+    const children: Child[] = [];
+    try {
+      const held = await take(e);
+      for (const runtime of RUNTIMES) {
+        const c = child(runtime, ["wait", server.url, "skipped", "10000"]);
+        children.push(c);
+        await c.waitFor("waiting");
+      }
+      await until(e, (info) => info.waiting === 2, READY_MS);
+      const lateWait = take(late, 20_000);
+      await until(e, (info) => info.waiting === 3);
+      for (const c of children) c.process.kill("SIGKILL");
+      await Promise.all(children.map((c) => c.exited));
+      await sleep(3 * 200 + 100); // three missed heartbeats of 200 ms
+      const started = Date.now();
+      await put(e, held);
+      const got = await lateWait;
+      assert.ok(
+        Date.now() - started < 500,
+        "granted to the live waiter at once",
+      );
+      assert.equal(got.recovered, false);
+      await put(late, got);
+    } finally {
+      await reap(children);
+      await e.close();
+      await late.close();
+      await server.stop();
+    }
+  });
+});

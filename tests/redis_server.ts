@@ -1,0 +1,209 @@
+/**
+ * A throwaway `redis-server` for tests (not a test file itself): started on
+ * 127.0.0.1 with a free port in its own temporary directory, stopped with
+ * its directory removed. Loopback only, never a shared server.
+ *
+ * @module
+ */
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** How to start a server. */
+export interface RedisServerOptions {
+  /** `--requirepass` for the default user. */
+  readonly password?: string;
+  /** An ACL user made at start-up: `user` with `password`, allowed every command and key. */
+  readonly user?: { readonly name: string; readonly password: string };
+  /** `appendonly yes` + `appendfsync always` (tokens survive a restart). */
+  readonly appendonly?: boolean;
+  /** A fixed port (a restart on the same port); default: a free one. */
+  readonly port?: number;
+  /** An existing directory to run in (a restart keeping the data); default: a new one. */
+  readonly dir?: string;
+}
+
+/** A running server. */
+export interface RedisServer {
+  /** Its port on 127.0.0.1. */
+  readonly port: number;
+  /** Its working directory (data files). */
+  readonly dir: string;
+  /** `redis://127.0.0.1:PORT` (no credentials). */
+  readonly url: string;
+  /** The process. */
+  readonly process: ChildProcess;
+  /** SIGKILLs it and waits for the exit; keeps the directory. */
+  kill(): Promise<void>;
+  /** Starts a new server on the same port and directory, with the same options. */
+  restart(): Promise<RedisServer>;
+  /** Kills it and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/** Whether `redis-server` is on PATH. */
+export function haveRedisServer(): boolean {
+  try {
+    return spawnSync("redis-server", ["--version"]).status === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** A port on 127.0.0.1 nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once `PING` on `port` answers (with any reply: `-NOAUTH` counts), or rejects after `ms`. */
+async function waitUntilAnswering(
+  port: number,
+  child: ChildProcess,
+  ms: number,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`redis-server on port ${port} exited at start-up`);
+    }
+    const answered = await new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      const done = (ok: boolean) => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.setTimeout(500, () => done(false));
+      socket.once("error", () => done(false));
+      socket.once("data", () => done(true));
+      socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
+    });
+    if (answered) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`redis-server on port ${port} did not answer in ${ms} ms`);
+}
+
+/** Starts a server; see `RedisServerOptions`. */
+export async function startRedis(
+  options: RedisServerOptions = {},
+): Promise<RedisServer> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "memshare-redis-"));
+  const port = options.port ?? await freePort();
+  const args = [
+    "--bind",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--daemonize",
+    "no",
+    "--loglevel",
+    "warning",
+    "--protected-mode",
+    "yes",
+  ];
+  if (options.appendonly) {
+    args.push("--appendonly", "yes", "--appendfsync", "always");
+  } else {
+    args.push("--appendonly", "no");
+  }
+  if (options.password !== undefined) {
+    args.push("--requirepass", options.password);
+  }
+  const child = spawn("redis-server", args, {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<void>((resolve) =>
+    child.on("close", () => resolve())
+  );
+  try {
+    await waitUntilAnswering(port, child, 10_000);
+  } catch (error) {
+    child.kill("SIGKILL");
+    await exited;
+    if (options.dir === undefined) {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    throw new Error(`${(error as Error).message}: ${stderr}`);
+  }
+  if (options.user !== undefined) {
+    const auth = options.password === undefined
+      ? []
+      : ["-a", options.password, "--no-auth-warning"];
+    const result = spawnSync("redis-cli", [
+      "-p",
+      String(port),
+      ...auth,
+      "ACL",
+      "SETUSER",
+      options.user.name,
+      "on",
+      `>${options.user.password}`,
+      "~*",
+      "&*",
+      "+@all",
+    ], { encoding: "utf8" });
+    if (result.status !== 0 || !result.stdout.includes("OK")) {
+      throw new Error(`ACL SETUSER failed: ${result.stdout} ${result.stderr}`);
+    }
+  }
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGKILL");
+    }
+    await exited;
+  };
+  return {
+    port,
+    dir,
+    url: `redis://127.0.0.1:${port}`,
+    process: child,
+    kill,
+    restart: async () => {
+      await kill();
+      return startRedis({ ...options, port, dir });
+    },
+    stop: async () => {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `redis-cli -p PORT args…` and returns its stdout (throws on failure). */
+export function redisCli(
+  port: number,
+  args: string[],
+  password?: string,
+): string {
+  const auth = password === undefined
+    ? []
+    : ["-a", password, "--no-auth-warning"];
+  const result = spawnSync(
+    "redis-cli",
+    ["-p", String(port), ...auth, ...args],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (result.status !== 0) {
+    throw new Error(`redis-cli ${args.join(" ")}: ${result.stderr}`);
+  }
+  return result.stdout;
+}
