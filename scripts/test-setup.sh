@@ -30,6 +30,7 @@ need() { # need PACKAGE WHY: records PACKAGE, once
   whys+=("  $1: $2")
 }
 has() { command -v "$1" >/dev/null 2>&1; }
+lib() { compgen -G "/usr/lib/*/$1" >/dev/null || compgen -G "/usr/lib/$1" >/dev/null || compgen -G "/lib/*/$1" >/dev/null; }
 
 check() { # fills missing (Debian packages) and whys
   missing=() whys=()
@@ -53,6 +54,10 @@ check() { # fills missing (Debian packages) and whys
   has systemd-tmpfiles || need systemd-standalone-tmpfiles "systemd-tmpfiles (tests/files.test.ts)"
   # the Redis engine's tests: a throwaway server, and redis-cli
   { has redis-server && has redis-cli; } || need redis-server "redis-server, redis-cli (the Redis engine's tests)"
+  # tests/desktop.test.ts: a throwaway X server; the example's bots call libX11 and libXtst through FFI
+  has Xvfb || need xvfb "Xvfb (tests/desktop.test.ts)"
+  lib libX11.so.6 || need libx11-6 "libX11 (examples/x11/, through FFI)"
+  lib libXtst.so.6 || need libxtst6 "libXtst (examples/x11/, through FFI)"
 }
 
 check
