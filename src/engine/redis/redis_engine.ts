@@ -338,6 +338,13 @@ export class RedisEngine implements Engine<RedisClaim> {
       return;
     }
     this.#want = null;
+    this.#lastHolder = {
+      host: this.#hub.host,
+      pid: process.pid,
+      tag: this.#tag,
+      since: new Date(),
+      leaseLeftMs: this.#lease,
+    };
     want.granted({ token, recovered, signal: holding.controller.signal });
   }
 

@@ -1,0 +1,193 @@
+/**
+ * `RedisShareLock` (the "./redis" entry) against a throwaway
+ * `redis-server`: the `ShareLock` surface (acquire, run, wrap, hooks with
+ * the memory, close), guards with token and signal, one instance per
+ * (server, name), timeouts naming the holder, the option table.
+ */
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import {
+  LockClosedError,
+  LockTimeoutError,
+  RedisShareGuard,
+  RedisShareLock,
+} from "../redis.ts";
+import { sleep } from "./helpers.ts";
+import { haveRedisServer, startRedis } from "./redis_server.ts";
+
+const skip = haveRedisServer()
+  ? false
+  : "redis-server is not installed (scripts/test-setup.sh installs it)";
+
+describe("RedisShareLock", { skip }, () => {
+  test("acquire, memory, token, signal, info, run, wrap, hooks", async () => {
+    const server = await startRedis();
+    const seen: number[] = [];
+    const lock = new RedisShareLock("surface", {
+      length: 8,
+      redis: server.url,
+      tagName: "surface test",
+      onAcquire: (memory) => void seen.push(memory[0]),
+    });
+    try {
+      assert.equal(
+        new RedisShareLock("surface", { length: 8, redis: server.url }),
+        lock,
+      );
+      {
+        await using guard = await lock.acquire({ timeout: 5_000 });
+        assert.ok(guard instanceof RedisShareGuard);
+        assert.equal(guard.token, 1);
+        assert.equal(guard.recovered, false);
+        assert.equal(guard.signal.aborted, false);
+        guard.memory[0] = 41;
+        const info = await lock.info();
+        assert.equal(info.locked, true);
+        assert.equal(info.holder?.pid, process.pid);
+        assert.equal(info.holder?.tag, "surface test");
+      }
+      const n = await lock.run((memory) => ++memory[0]);
+      assert.equal(n, 42);
+      const double = lock.wrap(async (by: number) => {
+        assert.equal((await lock.info()).holder?.pid, process.pid);
+        return by * 2;
+      });
+      assert.equal(await double(21), 42);
+      const remove = lock.addReleaseHook((memory) => void (memory[2] = 7));
+      await lock.run(() => {});
+      remove();
+      const last = await lock.run((memory) => [...memory.slice(0, 3)]);
+      assert.deepEqual(last, [42, 0, 7]);
+      assert.deepEqual(seen.slice(0, 2), [0, 41]);
+      const info = await lock.info();
+      assert.equal(info.locked, false);
+      assert.ok(info.token >= 5);
+    } finally {
+      await lock.close();
+      await server.stop();
+    }
+  });
+
+  test("FIFO in a realm; a timeout names the holder's host and pid", async () => {
+    const server = await startRedis();
+    const lock = new RedisShareLock("fifo", { length: 4, redis: server.url });
+    try {
+      const order: number[] = [];
+      const first = await lock.acquire();
+      const tasks = [1, 2, 3].map((i) =>
+        lock.run(() => void order.push(i), { timeout: 10_000 })
+      );
+      await sleep(50);
+      await first.release();
+      await Promise.all(tasks);
+      assert.deepEqual(order, [1, 2, 3]);
+      const held = await lock.acquire();
+      const error = await lock.acquire({ timeout: 1_500 }).then(
+        () => assert.fail("acquired"),
+        (e) => e,
+      );
+      assert.ok(error instanceof LockTimeoutError, String(error));
+      assert.match(error.message, /timed out after 1500 ms/);
+      assert.match(error.message, new RegExp(`pid ${process.pid} on `));
+      await held.release();
+      // A rejected acquire left nothing held or queued.
+      const info = await lock.info();
+      assert.equal(info.locked, false);
+      assert.equal(info.waiting, 0);
+    } finally {
+      await lock.close();
+      await server.stop();
+    }
+  });
+
+  test("close rejects waiters; an abort leaves nothing held", async () => {
+    const server = await startRedis();
+    const lock = new RedisShareLock("closing", {
+      length: 4,
+      redis: server.url,
+    });
+    const guard = await lock.acquire();
+    const controller = new AbortController();
+    const aborted = lock.acquire({ signal: controller.signal });
+    controller.abort(new Error("stop"));
+    await assert.rejects(aborted, /stop/);
+    const waiting = lock.acquire();
+    const closing = lock.close();
+    await assert.rejects(waiting, LockClosedError);
+    await guard.release();
+    await closing;
+    const again = new RedisShareLock("closing", {
+      length: 4,
+      redis: server.url,
+    });
+    assert.notEqual(again, lock);
+    assert.equal((await again.info()).locked, false);
+    await again.close();
+    await server.stop();
+  });
+
+  test("option table: each bad option a clear error", () => {
+    const redis = "redis://127.0.0.1:1";
+    const cases: [string, unknown, RegExp][] = [
+      ["a{b}", { length: 1, redis }, /must not contain "\{", "\}"/],
+      ["", { length: 1, redis }, /non-empty string/],
+      ["n", null, /options must be an object/],
+      [
+        "n",
+        { length: 0, redis },
+        /"length" must be an integer from 1 to 1048576/,
+      ],
+      ["n", { length: 2 ** 20 + 1, redis }, /"length"/],
+      ["n", { length: 1.5, redis }, /"length"/],
+      ["n", { length: "8", redis }, /"length" must be a number/],
+      ["n", { length: 1 }, /option "redis" must be a Redis URL/],
+      ["n", { length: 1, redis: "garbage" }, /not a URL/],
+      ["n", { length: 1, redis: "http://h:1" }, /redis:\/\/ or rediss:\/\//],
+      [
+        "n",
+        { length: 1, redis, lease: 0 },
+        /"lease" must be an integer from 1000/,
+      ],
+      ["n", { length: 1, redis, lease: -5 }, /"lease"/],
+      ["n", { length: 1, redis, lease: 999 }, /"lease"/],
+      ["n", { length: 1, redis, replicas: -1 }, /"replicas"/],
+      ["n", { length: 1, redis, timeout: -2 }, /timeout/],
+      ["n", { length: 1, redis, onAcquire: 1 }, /onAcquire/],
+      ["n", { length: 1, redis, dir: "/tmp" }, /unknown option "dir"/],
+    ];
+    for (const [name, options, message] of cases) {
+      assert.throws(
+        () =>
+          new RedisShareLock(
+            name,
+            options as { length: number; redis: string },
+          ),
+        message,
+        `${name} ${JSON.stringify(options)}`,
+      );
+    }
+    assert.throws(
+      () =>
+        new RedisShareLock("n", {
+          length: 1,
+          redis: "ftp://user:hunter2@h:1",
+        }),
+      (error: Error) => !error.message.includes("hunter2"),
+    );
+  });
+
+  test("a second instance with other options is refused", async () => {
+    const server = await startRedis();
+    const lock = new RedisShareLock("twice", { length: 4, redis: server.url });
+    try {
+      assert.throws(
+        () => new RedisShareLock("twice", { length: 5, redis: server.url }),
+        /already exists in this realm with other options: length/,
+      );
+    } finally {
+      await lock.close();
+      await server.stop();
+    }
+  });
+});
