@@ -16,9 +16,12 @@ import {
   OsError,
   type Platform,
 } from "../../ffi/platform.ts";
-import type { FileId, FileStatus } from "../../ffi/platform.ts";
+import type { FileId } from "../../ffi/platform.ts";
 import { LockFileError } from "../../errors.ts";
 import { Header, HEADER_SIZE } from "./header.ts";
+import { explain, explained } from "./lock_file_errors.ts";
+import { checkData, checkRegular, statPath } from "./file_checks.ts";
+import { prepareLockDirectory } from "./lock_directory.ts";
 import type { ResolvedPaths } from "./paths.ts";
 
 /**
@@ -84,7 +87,7 @@ export class SharedFiles {
     const handle = this.#open(path, create);
     if (handle === null) return false;
     try {
-      this.lockId = this.#checkRegular(path, handle).id;
+      this.lockId = checkRegular(this.#platform, path, handle).id;
       const other = openLockFiles.get(this.lockId.join(":"));
       if (other !== undefined && other !== this) {
         throw new LockFileError(
@@ -129,7 +132,7 @@ export class SharedFiles {
    * to; a yes is remembered in `verifiedAt`.
    */
   lockPathIsOurs(): boolean {
-    const onDisk = this.#stat(this.#paths.lockPath);
+    const onDisk = statPath(this.#platform, this.#paths.lockPath);
     if (onDisk === null) return false;
     const id = this.lockId;
     if (!onDisk.id.every((word, i) => word === id[i])) return false;
@@ -179,17 +182,17 @@ export class SharedFiles {
     const handle = this.#dataHandle;
     let mapping: Mapping | null = null;
     try {
-      const status = this.#checkData(path, handle);
+      const status = checkData(this.#platform, path, handle);
       if (status.size > 0) this.#readHeader(path, handle);
       if (status.size < need) {
         if (!create) throw new Error("the data file is not complete yet");
-        this.#call(
+        explained(
           path,
           `extending it to ${need} bytes`,
           () => this.#platform.extend(handle, need),
         );
       }
-      mapping = this.#call(
+      mapping = explained(
         path,
         "mapping it",
         () => this.#platform.map(handle, need),
@@ -246,7 +249,7 @@ export class SharedFiles {
       const handle = this.#open(path, false);
       if (handle === null) return null;
       try {
-        this.#checkData(path, handle);
+        checkData(this.#platform, path, handle);
       } catch (error) {
         this.#platform.close(handle);
         throw error;
@@ -280,33 +283,9 @@ export class SharedFiles {
     this.#directoryHold = null;
   }
 
-  /**
-   * A data file we may read and map: regular, ours (another user could
-   * truncate it under our mapping), and not also a file elsewhere.
-   */
-  #checkData(path: string, handle: Handle): FileStatus {
-    const status = this.#checkRegular(path, handle);
-    const uid = this.#platform.uid();
-    if (uid >= 0 && status.uid !== uid) {
-      throw new LockFileError(
-        path,
-        "EFOREIGN",
-        `belongs to uid ${status.uid}, not to this user (uid ${uid}); refusing shared memory another user controls`,
-      );
-    }
-    if (status.links > 1) {
-      throw new LockFileError(
-        path,
-        "EHARDLINK",
-        `has ${status.links} hard links; memshare refuses a data file that may be another file elsewhere`,
-      );
-    }
-    return status;
-  }
-
   #readHeader(path: string, handle: Handle): Header {
     const copy = new Uint8Array(HEADER_SIZE);
-    this.#call(
+    explained(
       path,
       "reading its header",
       () => this.#platform.readAt(handle, copy, 0),
@@ -317,77 +296,10 @@ export class SharedFiles {
     return header;
   }
 
-  /**
-   * Checks, once, the directory the files live in, and creates it 0700 when
-   * it is the default one. Refused: a missing explicit directory (only the
-   * default one is created), a directory another user owns, and one others
-   * may write to — the default one at all, an explicit one without the
-   * sticky bit (anyone could replace the lock file there).
-   */
+  /** Checks the directory once (again after `reopenLock`): see `prepareLockDirectory`. */
   #prepareDirectory(): void {
     if (this.#directoryChecked) return;
-    const p = this.#platform;
-    const { defaultDir } = this.#paths;
-    const dir = defaultDir
-      ? this.#paths.dir
-      : p.path.dirname(this.#paths.lockPath);
-    const what = defaultDir
-      ? "the default lock directory"
-      : "the lock directory";
-    if (defaultDir) {
-      this.#call(
-        dir,
-        "creating the default directory",
-        () => p.makeDirectory(dir, 0o700),
-      );
-    }
-    // "dir/." follows a symlinked explicit directory to the real one; the
-    // plain path tells a file or a dangling link from a missing directory.
-    const status = defaultDir
-      ? this.#stat(dir)
-      : this.#stat(dir + p.path.sep + ".") ?? this.#stat(dir);
-    if (status === null) {
-      throw new LockFileError(
-        dir,
-        "ENOENT",
-        `${what} does not exist (memshare creates only its default directory; create it first)`,
-      );
-    }
-    if (status.kind !== "directory") {
-      throw new LockFileError(
-        dir,
-        "ENOTDIR",
-        `${what} is a ${status.kind}, not a directory`,
-      );
-    }
-    const uid = p.uid();
-    if (uid >= 0) {
-      if (status.uid !== uid && (defaultDir || status.uid !== 0)) {
-        throw new LockFileError(
-          dir,
-          "EFOREIGN",
-          `${what} belongs to uid ${status.uid}, not to this user (uid ${uid}) or root; refusing to use it, as its owner could replace the lock file${
-            defaultDir ? ' (pass the "dir" option to use another)' : ""
-          }`,
-        );
-      }
-      const writable = defaultDir
-        ? (status.mode & 0o022) !== 0
-        : (status.mode & 0o002) !== 0 && (status.mode & 0o1000) === 0;
-      if (writable) {
-        throw new LockFileError(
-          dir,
-          "EPERM",
-          defaultDir
-            ? `the default lock directory is group- or world-writable (mode 0o${
-              status.mode.toString(8)
-            }); refusing to use it (chmod 700 it, or pass the "dir" option)`
-            : `the lock directory is world-writable without the sticky bit (mode 0o${
-              status.mode.toString(8)
-            }): anyone could replace the lock file; refusing to use it (chmod o-w or +t it)`,
-        );
-      }
-    }
+    prepareLockDirectory(this.#platform, this.#paths);
     this.#directoryChecked = true;
   }
 
@@ -398,74 +310,11 @@ export class SharedFiles {
       if (!create && error instanceof OsError && error.code === "ENOENT") {
         return null;
       }
-      throw this.#explain(
+      throw explain(
         path,
         error,
         create ? "opening or creating it" : "opening it",
       );
     }
   }
-
-  #checkRegular(path: string, handle: Handle): FileStatus {
-    const status = this.#call(
-      path,
-      "reading its status",
-      () => this.#platform.statHandle(handle),
-    );
-    if (status.kind !== "file") {
-      throw new LockFileError(
-        path,
-        "ENOTREG",
-        `is a ${
-          status.kind === "other" ? "FIFO, socket or device" : status.kind
-        }, not a regular file`,
-      );
-    }
-    return status;
-  }
-
-  #stat(path: string): FileStatus | null {
-    return this.#call(
-      path,
-      "reading its status",
-      () => this.#platform.statPath(path),
-    );
-  }
-
-  #call<T>(path: string, doing: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
-      throw this.#explain(path, error, doing);
-    }
-  }
-
-  #explain(path: string, error: unknown, doing: string): unknown {
-    if (!(error instanceof OsError)) return error;
-    const reason = REASONS[error.code] ?? error.message;
-    return new LockFileError(
-      path,
-      error.code,
-      `${reason} (${doing}: ${error.message})`,
-      error,
-    );
-  }
 }
-
-const REASONS: Record<string, string> = {
-  ELOOP:
-    "is a symbolic link; memshare never follows a symlink at a lock or data path",
-  EISDIR: "is a directory, not a file",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  ENOENT: "its directory does not exist",
-  ENOTDIR: "a parent of it is not a directory",
-  ENOSPC: "no space left on the device",
-  EDQUOT: "disk quota exceeded",
-  EROFS: "the filesystem is read-only",
-  ENXIO: "is a FIFO, socket or device, not a regular file",
-  ERROR_ACCESS_DENIED: "access denied (or the file is being deleted)",
-  ERROR_SHARING_VIOLATION: "another program has it open without sharing",
-  ERROR_LOCK_VIOLATION: "another program holds a lock on it",
-  ERROR_DISK_FULL: "no space left on the device",
-};
