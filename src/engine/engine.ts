@@ -94,3 +94,25 @@ export interface SyncEngine<C extends Claim = Claim> extends Engine<C> {
   /** Releases synchronously. */
   release(claim: C): void;
 }
+
+/**
+ * An engine that can also hand out shared holds (readers): many at once,
+ * none while an exclusive holder has the lock. A realm's shared holds are
+ * one hold to the engine's peers; the engine counts them.
+ *
+ * @example
+ * ```ts ignore
+ * const claim = engine.tryClaimShared();
+ * if (claim !== null) engine.releaseShared(claim);
+ * ```
+ */
+export interface SharedEngine<C extends Claim = Claim> {
+  /** One attempt at a shared hold: the claim, or `null` when a writer holds or waits. */
+  tryClaimShared(): C | null;
+  /** Blocks until a shared hold is had or `timeout` ms pass; `null` on timeout. */
+  claimSharedSync(timeout: number): C | null;
+  /** As `Engine.wait`, for a shared hold; `stopWaiting` ends either kind. */
+  waitShared(callbacks: WaitCallbacks<C>): void;
+  /** Ends one shared hold of this realm. */
+  releaseShared(claim: C): void;
+}

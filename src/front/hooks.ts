@@ -97,3 +97,80 @@ export async function runReleaseHooks<L>(
     ? (first ?? new Error("a release hook threw undefined"))
     : undefined;
 }
+
+/**
+ * After a take: runs the acquire hooks (awaited) with the guard's memory;
+ * if one throws, lets the lock go through `unlock` and rejects with it.
+ *
+ * @example
+ * ```ts ignore
+ * const guard = await enterWithHooks(guard, hooks, lock, () => unlock(guard));
+ * ```
+ */
+export async function enterWithHooks<G extends { memory: Uint8Array }, L>(
+  guard: G,
+  hooks: readonly StoredHook<L>[],
+  lock: L,
+  unlock: () => void | Promise<void>,
+): Promise<G> {
+  if (hooks.length === 0) return guard;
+  try {
+    await runAcquireHooks([...hooks], guard.memory, lock);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
+  return guard;
+}
+
+/**
+ * `enterWithHooks` for the synchronous paths: hooks must not return promises.
+ *
+ * @example
+ * ```ts ignore
+ * return enterWithHooksSync(guard, hooks, lock, () => unlock(guard));
+ * ```
+ */
+export function enterWithHooksSync<G extends { memory: Uint8Array }, L>(
+  guard: G,
+  hooks: readonly StoredHook<L>[],
+  lock: L,
+  unlock: () => void | Promise<void>,
+): G {
+  if (hooks.length === 0) return guard;
+  try {
+    runAcquireHooksSync([...hooks], guard.memory, lock);
+  } catch (error) {
+    void unlock();
+    throw error;
+  }
+  return guard;
+}
+
+/**
+ * Before a release: runs every release hook (awaited unless `sync`), then
+ * `unlock`; the first hook error is rethrown once the lock is released.
+ *
+ * @example
+ * ```ts ignore
+ * return releaseWithHooks(guard.memory, hooks, lock, false, () => unlock(guard));
+ * ```
+ */
+export function releaseWithHooks<L>(
+  memory: Uint8Array,
+  hooks: readonly StoredHook<L>[],
+  lock: L,
+  sync: boolean,
+  unlock: () => void | Promise<void>,
+): void | Promise<void> {
+  if (sync) {
+    const error = runReleaseHooksSync([...hooks], memory, lock);
+    void unlock();
+    if (error !== undefined) throw error;
+    return;
+  }
+  return runReleaseHooks([...hooks], memory, lock).then(async (error) => {
+    await unlock();
+    if (error !== undefined) throw error;
+  });
+}

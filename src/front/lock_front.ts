@@ -10,28 +10,20 @@
 import type {
   Claim,
   Engine,
+  SharedEngine,
   SyncEngine,
   WaitCallbacks,
 } from "../engine/engine.ts";
 import { LockClosedError, LockHeldError } from "../errors.ts";
 import { type GuardOwner, markReleased, type ShareGuardBase } from "./guard.ts";
 import {
-  runAcquireHooks,
-  runAcquireHooksSync,
-  runReleaseHooks,
-  runReleaseHooksSync,
+  enterWithHooks,
+  enterWithHooksSync,
+  releaseWithHooks,
   type StoredHook,
 } from "./hooks.ts";
-import {
-  type AcquireOptions,
-  checkAcquireKeys,
-  checkSignal,
-  checkTimeout,
-} from "./options.ts";
+import { type AcquireOptions, acquireTimeout, checkSignal } from "./options.ts";
 import { type Waiter, WaitQueue } from "./wait_queue.ts";
-
-const ASYNC_OPTION_NAMES = ["timeout", "signal"] as const;
-const SYNC_OPTION_NAMES = ["timeout"] as const;
 
 /** How a front makes its guards and names itself. */
 export interface FrontSettings<C extends Claim, G extends ShareGuardBase, L> {
@@ -62,12 +54,17 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
   readonly releaseHooks: StoredHook<L>[] = [];
   readonly #engine: Engine<C>;
   readonly #sync: SyncEngine<C> | null;
+  readonly #shared: SharedEngine<C> | null;
   readonly #settings: FrontSettings<C, G, L>;
   readonly #queue: WaitQueue<G> = new WaitQueue();
   readonly #owner: GuardOwner;
   readonly #callbacks: WaitCallbacks<C>;
   #guard: G | null = null;
   #claim: C | null = null;
+  /** Shared holds this realm has now. */
+  #readers = 0;
+  /** What the engine wait in flight is for (`null`: none). */
+  #waitingFor: "exclusive" | "shared" | null = null;
   #closing: Promise<void> | null = null;
   #closed = false;
   #idle: (() => void)[] = [];
@@ -76,6 +73,9 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
   constructor(engine: Engine<C>, settings: FrontSettings<C, G, L>) {
     this.#engine = engine;
     this.#sync = "tryClaim" in engine ? engine as SyncEngine<C> : null;
+    this.#shared = "tryClaimShared" in engine
+      ? engine as unknown as SharedEngine<C>
+      : null;
     this.#settings = settings;
     this.#owner = {
       release: (guard, sync) => this.#release(guard, sync),
@@ -87,9 +87,14 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
     };
   }
 
-  /** Whether this realm holds the lock now. */
+  /** Whether this realm holds the lock (exclusively) now. */
   get holding(): boolean {
     return this.#guard !== null;
+  }
+
+  /** How many shared holds this realm has now. */
+  get readers(): number {
+    return this.#readers;
   }
 
   /** Throws `LockClosedError` once `close()` was called. */
@@ -99,25 +104,65 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
 
   /** See `ShareLock.acquire`. */
   acquire(options?: AcquireOptions): Promise<G> {
+    return this.#request(options, false);
+  }
+
+  /**
+   * A shared hold (shared engines only): many at once, none with a writer.
+   * New shared holds queue behind a waiting writer, in this realm and — the
+   * engine sees to it — in others.
+   */
+  acquireShared(options?: AcquireOptions): Promise<G> {
+    return this.#request(options, true);
+  }
+
+  /** Blocks the thread until the lock is taken (synchronous engines only). */
+  acquireSync(options?: { timeout?: number }): G {
+    return this.#requestSync(options, false);
+  }
+
+  /** Blocks the thread until a shared hold is had (shared engines only). */
+  acquireSharedSync(options?: { timeout?: number }): G {
+    return this.#requestSync(options, true);
+  }
+
+  /** One attempt: the guard, or `null` when busy or this realm's tasks already wait. */
+  tryAcquire(): G | null {
+    return this.#tryOnce(false);
+  }
+
+  /** One attempt at a shared hold; `null` when a writer holds or waits, or this realm's tasks already wait. */
+  tryAcquireShared(): G | null {
+    return this.#tryOnce(true);
+  }
+
+  #request(options: AcquireOptions | undefined, shared: boolean): Promise<G> {
     // Not `async`: the uncontended path returns a settled promise without
     // the extra promise steps an async function adds (measured in bench/).
     try {
-      const timeout = this.#timeoutOf(options);
+      if (shared) this.#sharedEngine();
+      const timeout = acquireTimeout(
+        options,
+        this.#settings.timeout,
+        shared ? "acquireShared" : "acquire",
+      );
       let signal: AbortSignal | undefined;
       if (options !== undefined) {
         signal = checkSignal(options.signal);
         signal?.throwIfAborted();
       }
       this.assertOpen();
-      const sync = this.#sync;
-      if (sync !== null && this.#guard === null && this.#queue.length === 0) {
-        const claim = sync.tryClaim();
-        if (claim !== null) {
+      if (this.#guard === null && this.#queue.length === 0) {
+        const claim = this.#tryNow(shared);
+        if (claim !== null && claim !== undefined) {
+          if (shared) return Promise.resolve(this.#beginShared(claim));
           return this.acquireHooks.length === 0
             ? Promise.resolve(this.#begin(claim))
             : this.#enter(claim);
         }
-        if (timeout === 0) throw sync.timeoutError(0);
+        if (claim === null && timeout === 0) {
+          throw this.#engine.timeoutError(0);
+        }
       }
       return new Promise<G>((resolve, reject) => {
         const waiter = this.#queue.add(
@@ -126,6 +171,7 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
           timeout,
           signal,
           () => this.#engine.timeoutError(timeout),
+          shared,
         );
         waiter.onLeave = () => this.#queueChanged();
         this.#pump();
@@ -135,28 +181,54 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
     }
   }
 
-  /** Blocks the thread until the lock is taken (synchronous engines only). */
-  acquireSync(options?: { timeout?: number }): G {
+  #requestSync(options: { timeout?: number } | undefined, shared: boolean): G {
+    const method = shared ? "acquireSharedSync" : "acquireSync";
     const sync = this.#syncEngine();
-    const timeout = this.#timeoutOf(options, true);
+    if (shared) this.#sharedEngine();
+    const timeout = acquireTimeout(options, this.#settings.timeout, method);
     this.assertOpen();
     if (this.#guard !== null) {
-      throw new LockHeldError(sync.target, "acquireSync()");
+      throw new LockHeldError(sync.target, `${method}()`);
+    }
+    if (!shared && this.#readers > 0) {
+      throw new LockHeldError(
+        sync.target,
+        "acquireSync() while this realm holds it shared",
+      );
     }
     // One try never jumps ahead of this realm's queued tasks (as tryAcquire).
     if (timeout === 0 && this.#queue.length > 0) throw sync.timeoutError(0);
-    const claim = timeout === 0 ? sync.tryClaim() : sync.claimSync(timeout);
-    if (claim === null) throw sync.timeoutError(timeout);
-    return this.#enterSync(claim);
+    const claim = timeout === 0
+      ? this.#tryNow(shared)
+      : shared
+      ? this.#shared!.claimSharedSync(timeout)
+      : sync.claimSync(timeout);
+    if (claim === null || claim === undefined) {
+      throw sync.timeoutError(timeout);
+    }
+    return shared ? this.#beginShared(claim) : this.#enterSync(claim);
   }
 
-  /** One attempt: the guard, or `null` when busy or this realm's tasks already wait. */
-  tryAcquire(): G | null {
-    const sync = this.#syncEngine();
+  #tryOnce(shared: boolean): G | null {
+    this.#syncEngine();
+    if (shared) this.#sharedEngine();
     this.assertOpen();
     if (this.#guard !== null || this.#queue.length > 0) return null;
-    const claim = sync.tryClaim();
-    return claim === null ? null : this.#enterSync(claim);
+    const claim = this.#tryNow(shared);
+    if (claim === null || claim === undefined) return null;
+    return shared ? this.#beginShared(claim) : this.#enterSync(claim);
+  }
+
+  /**
+   * One attempt through the engine without yielding: the claim, `null`
+   * when busy, `undefined` when the engine has no such attempt (it is
+   * asked through `wait`).
+   */
+  #tryNow(shared: boolean): C | null | undefined {
+    if (shared) return this.#shared!.tryClaimShared();
+    if (this.#sync === null) return undefined;
+    // This realm's readers keep the lock from its own writers too.
+    return this.#readers === 0 ? this.#sync.tryClaim() : null;
   }
 
   /** See `ShareLock.close`. */
@@ -168,7 +240,8 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
   async #close(): Promise<void> {
     this.#queue.rejectAll(new LockClosedError(this.#engine.target));
     this.#engine.stopWaiting();
-    while (this.#guard !== null) {
+    this.#waitingFor = null;
+    while (this.#guard !== null || this.#readers > 0) {
       await new Promise<void>((resolve) => this.#idle.push(resolve));
     }
     this.#closed = true;
@@ -185,21 +258,11 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
     return this.#sync;
   }
 
-  #timeoutOf(options: { timeout?: number } | undefined, sync = false): number {
-    if (options === undefined) return this.#settings.timeout;
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(
-        "acquire options must be an object, e.g. { timeout: 1000 }",
-      );
+  #sharedEngine(): SharedEngine<C> {
+    if (this.#shared === null) {
+      throw new TypeError(`${this.#engine.target} has no shared holds`);
     }
-    checkAcquireKeys(
-      options,
-      sync ? SYNC_OPTION_NAMES : ASYNC_OPTION_NAMES,
-      sync ? "acquireSync" : "acquire",
-    );
-    return options.timeout === undefined
-      ? this.#settings.timeout
-      : checkTimeout(options.timeout, `acquire option "timeout"`);
+    return this.#shared;
   }
 
   /** Makes the guard of a fresh claim. */
@@ -210,54 +273,59 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
     return guard;
   }
 
-  async #enter(claim: C): Promise<G> {
+  /**
+   * Makes a shared guard. Its memory is its own copy of the region, taken
+   * at first use: what a shared holder writes never reaches the region, and
+   * (unlike a read-only mapping) a write cannot crash the process. On
+   * release the copy is detached like an exclusive guard's view.
+   */
+  #beginShared(claim: C): G {
+    let copy: ArrayBuffer | null = null;
+    const owner: GuardOwner = {
+      region: () => (copy ??= this.#engine.region().slice(0)),
+      release: (guard) => {
+        if (markReleased(guard) && copy !== null) copy.transfer(0);
+        this.#readers--;
+        try {
+          this.#shared!.releaseShared(claim);
+        } finally {
+          this.#released();
+        }
+      },
+    };
+    this.#readers++;
+    return this.#settings.makeGuard(claim, owner);
+  }
+
+  #enter(claim: C): Promise<G> {
     const guard = this.#begin(claim);
-    if (this.acquireHooks.length === 0) return guard;
-    try {
-      await runAcquireHooks(
-        [...this.acquireHooks],
-        guard.memory,
-        this.#settings.lock,
-      );
-    } catch (error) {
-      await this.#unlock(guard);
-      throw error;
-    }
-    return guard;
+    return enterWithHooks(
+      guard,
+      this.acquireHooks,
+      this.#settings.lock,
+      () => this.#unlock(guard),
+    );
   }
 
   #enterSync(claim: C): G {
     const guard = this.#begin(claim);
-    if (this.acquireHooks.length === 0) return guard;
-    try {
-      runAcquireHooksSync(
-        [...this.acquireHooks],
-        guard.memory,
-        this.#settings.lock,
-      );
-    } catch (error) {
-      this.#unlock(guard);
-      throw error;
-    }
-    return guard;
+    return enterWithHooksSync(
+      guard,
+      this.acquireHooks,
+      this.#settings.lock,
+      () => this.#unlock(guard),
+    );
   }
 
   #release(guard: ShareGuardBase, sync: boolean): void | Promise<void> {
     if (guard !== this.#guard) return;
-    const hooks = this.releaseHooks;
-    const lock = this.#settings.lock;
-    if (hooks.length === 0) return this.#unlock(guard);
-    if (sync) {
-      const error = runReleaseHooksSync([...hooks], guard.memory, lock);
-      this.#unlock(guard);
-      if (error !== undefined) throw error;
-      return;
-    }
-    return runReleaseHooks([...hooks], guard.memory, lock).then(
-      async (error) => {
-        await this.#unlock(guard);
-        if (error !== undefined) throw error;
-      },
+    if (this.releaseHooks.length === 0) return this.#unlock(guard);
+    return releaseWithHooks(
+      guard.memory,
+      this.releaseHooks,
+      this.#settings.lock,
+      sync,
+      () => this.#unlock(guard),
     );
   }
 
@@ -292,28 +360,53 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
   #released(): void {
     this.#guard = null;
     this.#claim = null;
-    if (this.#idle.length > 0) {
+    if (this.#idle.length > 0 && this.#readers === 0) {
       for (const resolve of this.#idle.splice(0)) resolve();
     }
     if (this.#queue.length > 0) this.#pump();
   }
 
-  /** Asks the engine for the lock for the head of the queue (one wait at a time). */
+  /**
+   * Asks the engine for what the head of the queue wants (one wait at a
+   * time): a shared hold unless this realm holds the lock, the lock unless
+   * this realm holds it in any way.
+   */
   #pump(): void {
-    if (this.#guard !== null || this.#queue.length === 0 || this.#closed) {
+    const head = this.#queue.head;
+    if (
+      head === undefined || this.#closed || this.#waitingFor !== null ||
+      this.#guard !== null
+    ) {
       return;
     }
-    this.#engine.wait(this.#callbacks);
+    if (head.shared) {
+      this.#waitingFor = "shared";
+      this.#shared!.waitShared(this.#callbacks);
+    } else if (this.#readers === 0) {
+      this.#waitingFor = "exclusive";
+      this.#engine.wait(this.#callbacks);
+    }
   }
 
   #granted(claim: C): void {
     if (this.#guard !== null) {
       throw new Error(`${this.#engine.target}: a grant while held (a bug)`);
     }
-    const waiter: Waiter<G> | undefined = this.#queue.shift();
-    if (waiter === undefined || this.#closed) {
+    const shared = this.#waitingFor === "shared";
+    this.#waitingFor = null;
+    const head = this.#queue.head;
+    if (head === undefined || this.#closed || head.shared !== shared) {
       // The tasks that wanted it left (timeout, abort, close) as it came.
-      void Promise.resolve(this.#engine.release(claim)).catch(() => {});
+      if (shared) this.#shared!.releaseShared(claim);
+      else void Promise.resolve(this.#engine.release(claim)).catch(() => {});
+      this.#pump();
+      return;
+    }
+    const waiter: Waiter<G> = this.#queue.shift()!;
+    if (shared) {
+      waiter.succeed(this.#beginShared(claim));
+      // Readers queued right behind join this one.
+      this.#pump();
       return;
     }
     if (this.acquireHooks.length === 0) {
@@ -327,11 +420,21 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
   }
 
   #failed(error: unknown): void {
+    this.#waitingFor = null;
     this.#queue.shift()?.fail(error);
     queueMicrotask(() => this.#pump());
   }
 
+  /** A task left by timeout or abort: the wait in flight may be for nobody, or for the wrong kind. */
   #queueChanged(): void {
-    if (this.#queue.length === 0) this.#engine.stopWaiting();
+    const head = this.#queue.head;
+    if (
+      this.#waitingFor !== null &&
+      (head === undefined || head.shared !== (this.#waitingFor === "shared"))
+    ) {
+      this.#engine.stopWaiting();
+      this.#waitingFor = null;
+    }
+    this.#pump();
   }
 }

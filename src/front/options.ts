@@ -201,3 +201,36 @@ export function checkSignal(signal: unknown): AbortSignal | undefined {
   }
   return signal as AbortSignal;
 }
+
+const ASYNC_OPTION_NAMES = ["timeout", "signal"] as const;
+const SYNC_OPTION_NAMES = ["timeout"] as const;
+
+/**
+ * The timeout an acquire method waits: its options' (checked, with every
+ * key known to `method`), else the lock's `fallback`.
+ *
+ * @example
+ * ```ts ignore
+ * acquireTimeout({ timeout: 500 }, Infinity, "acquire"); // 500
+ * ```
+ */
+export function acquireTimeout(
+  options: { timeout?: number } | undefined,
+  fallback: number,
+  method: string,
+): number {
+  if (options === undefined) return fallback;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `${method} options must be an object, e.g. { timeout: 1000 }`,
+    );
+  }
+  checkAcquireKeys(
+    options,
+    method.endsWith("Sync") ? SYNC_OPTION_NAMES : ASYNC_OPTION_NAMES,
+    method,
+  );
+  return options.timeout === undefined
+    ? fallback
+    : checkTimeout(options.timeout, `${method} option "timeout"`);
+}

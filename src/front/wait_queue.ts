@@ -10,6 +10,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** One queued acquire. */
 export interface Waiter<T> {
+  /** Whether it waits for a shared hold (a reader) rather than the lock itself. */
+  readonly shared: boolean;
   /** Hands it the result (after `shift`). */
   succeed(value: T): void;
   /** Rejects it (after `shift`). */
@@ -25,10 +27,16 @@ class QueuedWaiter<T> implements Waiter<T> {
   signal: AbortSignal | undefined;
   readonly resolve: (value: T) => void;
   readonly reject: (error: unknown) => void;
+  readonly shared: boolean;
 
-  constructor(resolve: (value: T) => void, reject: (error: unknown) => void) {
+  constructor(
+    resolve: (value: T) => void,
+    reject: (error: unknown) => void,
+    shared: boolean,
+  ) {
     this.resolve = resolve;
     this.reject = reject;
+    this.shared = shared;
   }
 
   disarm(): void {
@@ -57,6 +65,11 @@ export class WaitQueue<T> {
     return this.#items.length;
   }
 
+  /** The first waiter, left in the queue. */
+  get head(): Waiter<T> | undefined {
+    return this.#items[0];
+  }
+
   /** Enqueues a waiter that times out after `timeout` ms (`Infinity`: never) or on `signal`. */
   add(
     resolve: (value: T) => void,
@@ -64,8 +77,9 @@ export class WaitQueue<T> {
     timeout: number,
     signal: AbortSignal | undefined,
     timeoutError: () => Error,
+    shared = false,
   ): Waiter<T> {
-    const waiter = new QueuedWaiter(resolve, reject);
+    const waiter = new QueuedWaiter(resolve, reject, shared);
     const leave = (error: () => unknown) => {
       if (!this.#remove(waiter)) return;
       waiter.reject(error());

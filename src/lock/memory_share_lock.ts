@@ -68,6 +68,10 @@ export interface LockInfo {
   acquisitions: number;
   /** How many times a holder found the previous one dead. */
   recoveries: number;
+  /** How many memshare processes hold the lock shared now (up to 28 are named). */
+  readers: number;
+  /** Their pids (this process's too, while it holds shared). */
+  readerPids: number[];
 }
 
 /** Made on first construction: whether paths ignore case depends on the OS. */
@@ -220,6 +224,50 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
   }
 
   /**
+   * A shared hold: any number of shared holders at once — processes,
+   * Workers, tasks — while no one holds the lock itself. `guard.memory` is
+   * the holder's own copy of the shared bytes, taken at first use: what it
+   * writes never reaches the region. New shared holds wait behind a waiting
+   * exclusive acquire, so writers are not starved. Hooks do not run.
+   *
+   * @example
+   * ```ts ignore
+   * await using reader = await lock.acquireShared({ timeout: 1_000 });
+   * console.log(reader.memory[0]);
+   * ```
+   */
+  acquireShared(options?: AcquireOptions): Promise<LockGuard> {
+    return this.#front.acquireShared(options);
+  }
+
+  /**
+   * Blocks the thread until a shared hold is had (see `acquireShared`).
+   * Throws `LockHeldError` if this realm holds the lock exclusively.
+   *
+   * @example
+   * ```ts ignore
+   * using reader = lock.acquireSharedSync({ timeout: 1_000 });
+   * ```
+   */
+  acquireSharedSync(options?: { timeout?: number }): LockGuard {
+    return this.#front.acquireSharedSync(options);
+  }
+
+  /**
+   * One attempt at a shared hold: the guard, or `null` when a writer holds
+   * or waits, or this realm's tasks already wait.
+   *
+   * @example
+   * ```ts ignore
+   * const reader = lock.tryAcquireShared();
+   * reader?.releaseSync();
+   * ```
+   */
+  tryAcquireShared(): LockGuard | null {
+    return this.#front.tryAcquireShared();
+  }
+
+  /**
    * Runs `fn(memory, guard)` holding the lock; releases when it returns or
    * throws, and returns its result.
    *
@@ -283,9 +331,10 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
   }
 
   /**
-   * Whether anyone holds the lock now: this realm, another memshare
-   * process, or another client of the lock file (flock(1), Python
-   * filelock). Probes with a shared lock for an instant when needed.
+   * Whether anyone holds the lock itself (exclusively) now: this realm,
+   * another memshare process, or another client of the lock file (flock(1),
+   * Python filelock). Shared holders do not count: `info().readers` does.
+   * Probes with a shared lock for an instant when needed.
    *
    * @example
    * ```ts ignore
@@ -318,6 +367,8 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
       holderSince: state.holderSince,
       acquisitions: state.acquisitions,
       recoveries: state.recoveries,
+      readers: state.readerPids.length,
+      readerPids: state.readerPids,
     };
   }
 

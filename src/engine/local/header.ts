@@ -159,6 +159,36 @@ export class Header {
     Atomics.store(this.words, W_HOLDER, 0);
   }
 
+  /** The pid of an exclusive acquirer waiting for the lock, 0 for none. */
+  get writerWaiting(): number {
+    return Atomics.load(this.words, WRITER_WAITING_WORD);
+  }
+
+  /** Sets the waiting writer to `next` if it is `expected`; returns what it was. */
+  swapWriterWaiting(expected: number, next: number): number {
+    return Atomics.compareExchange(
+      this.words,
+      WRITER_WAITING_WORD,
+      expected,
+      next,
+    );
+  }
+
+  /** The pid in shared-holder slot `slot` (0 .. READER_SLOTS - 1), 0 when free. */
+  reader(slot: number): number {
+    return Atomics.load(this.words, READERS_WORD + slot);
+  }
+
+  /** Sets shared-holder slot `slot` to `next` if it is `expected`; returns what it was. */
+  swapReader(slot: number, expected: number, next: number): number {
+    return Atomics.compareExchange(
+      this.words,
+      READERS_WORD + slot,
+      expected,
+      next,
+    );
+  }
+
   /** When the current holder took the lock (ms since the epoch). */
   get since(): number {
     return this.#floats[F_SINCE];

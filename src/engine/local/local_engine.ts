@@ -8,11 +8,17 @@
 
 import type { Platform } from "../../ffi/platform.ts";
 import { LockTimeoutError } from "../../errors.ts";
-import type { Claim, SyncEngine, WaitCallbacks } from "../engine.ts";
+import type {
+  Claim,
+  SharedEngine,
+  SyncEngine,
+  WaitCallbacks,
+} from "../engine.ts";
 import { BUSY, claimHeader, STALE } from "./claim.ts";
 import type { Header } from "./header.ts";
 import type { ResolvedPaths } from "./paths.ts";
 import { SharedFiles } from "./shared_files.ts";
+import { SharedHolds } from "./shared_holds.ts";
 import { pollDelay, SLICE_MS } from "./wait_loop.ts";
 import { Waiting, wakeWaiters } from "./wake.ts";
 
@@ -24,6 +30,18 @@ import { Waiting, wakeWaiters } from "./wake.ts";
  * newcomers on a recreated file are kept out by the header at once.)
  */
 const VERIFY_INTERVAL_MS = 100;
+
+/**
+ * How long `info()` keeps looking when the OS lock is held but no holder is
+ * named: a memshare holder writes its pid right after its `flock` returns,
+ * but may be descheduled in between (seen: a few in 500 looks with a busy
+ * CPU). A client that does not use the header (flock(1), Python) stays
+ * unnamed, at this cost per `info()`.
+ */
+const NAMING_MS = 10;
+/** The pause between such looks: lets a descheduled holder run. */
+const LOOK_PAUSE_MS = 0.25;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /** What the header says about the lock, for `info()`. */
 export interface LocalState {
@@ -39,6 +57,8 @@ export interface LocalState {
   readonly acquisitions: number;
   /** Holders that found the previous one dead. */
   readonly recoveries: number;
+  /** Live memshare processes holding the lock shared (this one included). */
+  readonly readerPids: number[];
 }
 
 /** A claim of the local engine; one object per engine, rewritten per claim. */
@@ -57,15 +77,18 @@ interface LocalClaim extends Claim {
  * if (claim !== null) engine.release(claim);
  * ```
  */
-export class LocalEngine implements SyncEngine<Claim> {
+export class LocalEngine implements SyncEngine<Claim>, SharedEngine<Claim> {
   /** The data file's path. */
   readonly target: string;
   readonly #platform: Platform;
   readonly #files: SharedFiles;
   readonly #pid: number;
   readonly #waiting: Waiting;
+  readonly #shared: SharedHolds;
   readonly #claim: LocalClaim = { recovered: false, token: 0 };
   #callbacks: WaitCallbacks<Claim> | null = null;
+  /** What the wait in flight is for. */
+  #sharedWait = false;
 
   /** Describes the lock's files; opens nothing. */
   constructor(
@@ -80,6 +103,7 @@ export class LocalEngine implements SyncEngine<Claim> {
     this.#pid = platform.pid();
     this.#files = new SharedFiles(platform, paths, length, mode, tagName);
     this.#waiting = new Waiting(this.#files, platform, () => this.#attempt());
+    this.#shared = new SharedHolds(this.#files, platform, this.#pid);
   }
 
   /** One attempt at the OS lock and the header; `null` when busy. */
@@ -94,20 +118,65 @@ export class LocalEngine implements SyncEngine<Claim> {
    */
   claimSync(timeout: number): Claim | null {
     const platform = this.#platform;
-    const block = timeout === Infinity && platform.lock !== undefined;
-    const claimed = this.#take(block);
-    // Busy; or, blocking, a holder on another inode of a replaced lock file.
-    if (claimed !== null) return claimed;
+    if (timeout === Infinity && platform.lock !== undefined) {
+      // Readers of other processes wait behind a writer queued in the kernel.
+      if (this.#files.header !== null) this.#shared.markWriterWaiting();
+      try {
+        const claimed = this.#take(true);
+        // Null: a holder on another inode of a replaced lock file.
+        if (claimed !== null) return claimed;
+      } finally {
+        this.#shared.clearWriterWaiting();
+      }
+    }
+    return this.#claimLoop(timeout, false);
+  }
+
+  /** Blocks until a shared hold is had or `timeout` ms pass. */
+  claimSharedSync(timeout: number): Claim | null {
+    return this.#claimLoop(timeout, true);
+  }
+
+  /** One attempt at a shared hold; `null` while a writer holds or waits (`join`: unless this realm already holds shared). */
+  tryClaimShared(join = false): Claim | null {
+    const recovered = this.#shared.tryClaim(join);
+    if (recovered === null) return null;
+    const claim = this.#claim;
+    claim.recovered = recovered;
+    claim.token = this.#files.header!.acquisitions;
+    return claim;
+  }
+
+  /** Ends one shared hold; the realm's last wakes a waiter of another process. */
+  releaseShared(_claim: Claim): void {
+    if (this.#shared.release()) {
+      wakeWaiters(this.#files, this.#platform, this.#waiting.counted);
+    }
+  }
+
+  /** As `wait`, for a shared hold. */
+  waitShared(callbacks: WaitCallbacks<Claim>): void {
+    if (this.#callbacks !== null) return;
+    this.#callbacks = callbacks;
+    this.#sharedWait = true;
+    this.#attempt();
+  }
+
+  /** Sleeps on the header's wake word between attempts until claimed or the deadline. */
+  #claimLoop(timeout: number, shared: boolean): Claim | null {
+    const platform = this.#platform;
     const start = performance.now();
     const waiting = new Waiting(this.#files, platform, () => {});
     try {
       for (let attempt = 0;; attempt++) {
         waiting.prepare();
-        const claimed = this.#take(false);
+        const claimed = shared ? this.tryClaimShared(true) : this.#take(false);
         if (claimed !== null) {
           waiting.stop(true);
+          if (shared) wakeWaiters(this.#files, platform, false);
           return claimed;
         }
+        if (!shared) this.#shared.markWriterWaiting();
         const left = timeout - (performance.now() - start);
         if (left <= 0) return null;
         const slice = platform.wakeups && waiting.word !== null
@@ -117,6 +186,7 @@ export class LocalEngine implements SyncEngine<Claim> {
       }
     } finally {
       waiting.stop(false);
+      if (!shared) this.#shared.clearWriterWaiting();
     }
   }
 
@@ -124,6 +194,7 @@ export class LocalEngine implements SyncEngine<Claim> {
   wait(callbacks: WaitCallbacks<Claim>): void {
     if (this.#callbacks !== null) return;
     this.#callbacks = callbacks;
+    this.#sharedWait = false;
     this.#attempt();
   }
 
@@ -131,6 +202,7 @@ export class LocalEngine implements SyncEngine<Claim> {
   stopWaiting(): void {
     this.#callbacks = null;
     this.#waiting.stop(false);
+    this.#shared.clearWriterWaiting();
   }
 
   /** Header free → OS unlock → wake another process's waiter. */
@@ -176,6 +248,9 @@ export class LocalEngine implements SyncEngine<Claim> {
    * front's to know.)
    */
   isLocked(): boolean {
+    // Our shared hold keeps writers out, and probing through our own handle
+    // would convert (and then drop) it.
+    if (this.#shared.count > 0) return false;
     const files = this.#files;
     if (!files.openLock(false)) return false;
     if (!this.#platform.tryLock(files.lockHandle, true)) return true;
@@ -185,9 +260,23 @@ export class LocalEngine implements SyncEngine<Claim> {
 
   /** The header's view of the lock; `held` says this realm holds it. */
   state(held: boolean): LocalState {
-    const header = this.#files.readHeader();
-    const locked = held || this.isLocked();
-    const holder = locked ? this.#liveHolder(header?.holder ?? 0) : 0;
+    // The OS lock first, the header after, until they agree: a memshare
+    // holder names itself a moment after its flock returns, and may be gone
+    // again by our next look. Only a client that does not use the header
+    // (flock(1), Python) stays "locked, nobody named".
+    let locked = false;
+    let header: Header | null = null;
+    let holder = 0;
+    const start = performance.now();
+    for (;;) {
+      locked = held || this.isLocked();
+      header = this.#files.readHeader();
+      holder = locked ? this.#liveHolder(header?.holder ?? 0) : 0;
+      if (!locked || holder !== 0 || performance.now() - start > NAMING_MS) {
+        break;
+      }
+      Atomics.wait(pause, 0, 0, LOOK_PAUSE_MS);
+    }
     return {
       locked,
       tag: header?.tag || undefined,
@@ -195,6 +284,7 @@ export class LocalEngine implements SyncEngine<Claim> {
       holderSince: holder === 0 ? null : new Date(header!.since),
       acquisitions: header?.acquisitions ?? 0,
       recoveries: header?.recoveries ?? 0,
+      readerPids: header === null ? [] : this.#shared.readerPids(header),
     };
   }
 
@@ -211,21 +301,27 @@ export class LocalEngine implements SyncEngine<Claim> {
       this.#waiting.stop(false);
       return;
     }
+    const shared = this.#sharedWait;
     let claimed: Claim | null;
     try {
       this.#waiting.prepare();
-      claimed = this.#take(false);
+      claimed = shared ? this.tryClaimShared() : this.#take(false);
     } catch (error) {
       this.stopWaiting();
       callbacks.failed(error);
       return;
     }
     if (claimed === null) {
+      if (!shared) this.#shared.markWriterWaiting();
       this.#waiting.join();
       return;
     }
     this.#callbacks = null;
     this.#waiting.stop(true);
+    if (shared) {
+      // Other processes' readers may come in too: pass the wake-up on.
+      wakeWaiters(this.#files, this.#platform, false);
+    } else this.#shared.clearWriterWaiting();
     callbacks.granted(claimed);
   }
 
