@@ -14,13 +14,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WINE_RUN=${WINE_RUN:-scripts/tools/wine-run.sh}
 tests=(tests/windows.test.ts tests/lock.test.ts tests/hooks.test.ts tests/options.test.ts
-       tests/platform.test.ts tests/files.test.ts)
+       tests/platform.test.ts tests/files.test.ts tests/shared.test.ts)
 cat <<'NOTE'
 Not run under Wine, with the reason:
   tests/multiprocess.test.ts, recovery, permissions, cli: spawn children with piped stdio, which
     makes Deno under Wine panic (mio named_pipe); tests/windows.test.ts covers multi-process
     exclusion, timeouts, recovery after TerminateProcess and hooks with its own children
   tests/interop.test.ts: flock(1) and Python's filelock are Linux programs here
+  tests/shared.test.ts runs its in-realm cases (LockFileEx shared); its cross-process cases skip
+    for the same piped-stdio reason
 NOTE
 [ -x "$WINE_RUN" ] || { echo "test-windows.sh: no Wine launcher at $WINE_RUN (set WINE_RUN)" >&2; exit 2; }
 export MEMSHARE_EXPECT_WINDOWS=1

@@ -21,6 +21,7 @@ import {
   start,
   startFixture,
   tempDir,
+  WINDOWS,
 } from "./helpers.ts";
 import { freshLock, outsideCanLock } from "./lock_helpers.ts";
 
@@ -197,7 +198,11 @@ describe("shared holds in one realm", () => {
   });
 });
 
-describe("shared holds across processes", () => {
+describe("shared holds across processes", {
+  skip: WINDOWS
+    ? "children with piped stdio make Deno under Wine panic (see scripts/test-windows.sh)"
+    : false,
+}, () => {
   test(
     "Deno and Bun readers overlap; writers never overlap anyone; no update is lost",
     {

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { type LockGuard, LockTimeoutError, MemoryShareLock } from "../mod.ts";
 import { pollDelay } from "../src/engine/local/wait_loop.ts";
 import { currentPlatform } from "../src/ffi/current.ts";
+import { HEADER_SIZE } from "../src/engine/local/header.ts";
 import { type LockWait, OsError, type Platform } from "../src/ffi/platform.ts";
 import { LockProbe, type ProbeKernel } from "../src/ffi/windows/lock_probe.ts";
 import { lockWaitsComplete } from "../src/ffi/windows/waits.ts";
@@ -392,7 +393,7 @@ windowsTest("a lock without dir lives in %TEMP%\\memshare", async () => {
     await lock.run((memory) => {
       memory[0] = 1;
     });
-    assert.equal(platform().statPath(lock.path)!.size, 128 + 8);
+    assert.equal(platform().statPath(lock.path)!.size, HEADER_SIZE + 8);
   } finally {
     await lock.close();
     rmSync(lock.path, { force: true });

@@ -160,9 +160,11 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
             ? Promise.resolve(this.#begin(claim))
             : this.#enter(claim);
         }
-        if (claim === null && timeout === 0) {
-          throw this.#engine.timeoutError(0);
-        }
+      }
+      // One try, with an engine that can try without waiting: busy now, or
+      // this realm's queued tasks come first.
+      if (timeout === 0 && this.#sync !== null) {
+        throw this.#engine.timeoutError(0);
       }
       return new Promise<G>((resolve, reject) => {
         const waiter = this.#queue.add(
