@@ -100,7 +100,15 @@ export class RedisHub {
     this.#client = this.#blocker = null;
     await this.#connecting?.catch(() => {});
     if (blocker !== null) destroy(blocker);
-    if (client?.isOpen) await client.close().catch(() => destroy(client));
+    if (client === null) return;
+    if (!client.isReady) return destroy(client); // reconnecting: nothing to flush
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      client.close().catch(() => {}),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1_000))),
+    ]);
+    clearTimeout(timer);
+    destroy(client);
   }
 
   /** This machine's name (or, without the right to read it, our address as the server sees it). */
@@ -163,7 +171,9 @@ export class RedisHub {
   /** A client error as a `RedisConnectionError` naming the URL (masked); other errors pass. */
   #wrap(error: unknown, what: string): Error {
     if (error instanceof RedisConnectionError) return error;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error
+      ? error.message || error.name
+      : String(error);
     return new RedisConnectionError(
       this.url.masked,
       `${what}: ${message.replaceAll(this.url.url, this.url.masked)}`,
@@ -171,8 +181,15 @@ export class RedisHub {
     );
   }
 
-  /** Sends one command on the command connection. */
-  async command(args: (string | Uint8Array)[]): Promise<Reply> {
+  /**
+   * Sends one command on the command connection; with `timeout` (ms), it
+   * rejects once that passes (a command held while the client reconnects
+   * included).
+   */
+  async command(
+    args: (string | Uint8Array)[],
+    timeout?: number,
+  ): Promise<Reply> {
     const client = this.#client;
     if (client === null) {
       throw new RedisConnectionError(this.url.masked, "not connected");
@@ -185,24 +202,26 @@ export class RedisHub {
       );
       return await client.sendCommand(wire as string[], {
         typeMapping: BINARY,
+        timeout,
       }) as Reply;
     } catch (error) {
       throw this.#wrap(error, `${String(args[0])} failed`);
     }
   }
 
-  /** Runs a script by `EVALSHA`, loading it by `EVAL` when the server lacks it. */
+  /** Runs a script by `EVALSHA`, loading it by `EVAL` when the server lacks it; `timeout` as `command`'s. */
   async run(
     script: Script,
     keys: readonly string[],
     args: (string | Uint8Array)[],
+    timeout?: number,
   ): Promise<Reply> {
     const tail = [String(keys.length), ...keys, ...args];
     try {
-      return await this.command(["EVALSHA", script.sha, ...tail]);
+      return await this.command(["EVALSHA", script.sha, ...tail], timeout);
     } catch (error) {
       if (!String((error as Error).message).includes("NOSCRIPT")) throw error;
-      return await this.command(["EVAL", script.source, ...tail]);
+      return await this.command(["EVAL", script.source, ...tail], timeout);
     }
   }
 

@@ -112,6 +112,8 @@ export class RedisEngine implements Engine<RedisClaim> {
   readonly #tag: string;
   readonly #replicas: number;
   readonly #heartbeat: number;
+  /** How long a step may take before it is an error (the client may be reconnecting). */
+  readonly #stepTimeout: number;
   readonly #engineId = crypto.randomUUID().slice(0, 18);
   #seq = 0;
   #want: WaitCallbacks<RedisClaim> | null = null;
@@ -135,6 +137,7 @@ export class RedisEngine implements Engine<RedisClaim> {
     this.#tag = options.tagName;
     this.#replicas = options.replicas ?? 0;
     this.#heartbeat = options.heartbeat ?? 1_000;
+    this.#stepTimeout = Math.max(5_000, this.#heartbeat * 3);
     this.target = `${options.name} on ${options.url.masked}`;
     this.#hub = RedisHub.use(options.url);
   }
@@ -180,15 +183,21 @@ export class RedisEngine implements Engine<RedisClaim> {
       await this.#hub.ready();
       if (this.#want === null) return;
       const sent = performance.now();
-      reply = await this.#hub.run(SCRIPTS.acquire, this.#keys.keys, [
-        this.#keys.mailboxPrefix,
-        id,
-        String(this.#lease),
-        String(this.#heartbeat * 3),
-        this.#hub.host,
-        String(process.pid),
-        this.#tag,
-      ]);
+      try {
+        reply = await this.#hub.run(SCRIPTS.acquire, this.#keys.keys, [
+          this.#keys.mailboxPrefix,
+          id,
+          String(this.#lease),
+          String(this.#heartbeat * 3),
+          this.#hub.host,
+          String(process.pid),
+          this.#tag,
+        ], this.#stepTimeout);
+      } catch (error) {
+        // It may have run: leave, so a grant it made is passed on.
+        void this.#leave(id);
+        throw error;
+      }
       if (!Array.isArray(reply)) throw new Error("bad acquire reply");
       if (reply[0] === 1) {
         await this.#granted(
@@ -233,7 +242,7 @@ export class RedisEngine implements Engine<RedisClaim> {
       await this.#hub.run(SCRIPTS.leave, this.#keys.keys, [
         this.#keys.mailboxPrefix,
         id,
-      ]);
+      ], this.#stepTimeout);
     } catch {
       // The server forgets this waiter once its heartbeat lapses.
     }
@@ -246,7 +255,7 @@ export class RedisEngine implements Engine<RedisClaim> {
       id,
       String(this.#heartbeat * 3),
       this.#meta(),
-    ]).then((reply) => {
+    ], this.#heartbeat * 3).then((reply) => {
       this.#hbFailures = 0;
       if (Array.isArray(reply) && reply[0] !== 2) {
         this.#lastHolder = parseHolder(reply[1]);
@@ -375,7 +384,7 @@ export class RedisEngine implements Engine<RedisClaim> {
       holding.id,
       String(holding.token),
       String(this.#lease),
-    ]);
+    ], Math.floor(this.#lease / 3));
     if (reply === 1) {
       if (!holding.controller.signal.aborted) this.#armDeadline(holding, sent);
     } else {
@@ -389,7 +398,7 @@ export class RedisEngine implements Engine<RedisClaim> {
       "WAIT",
       String(this.#replicas),
       String(Math.floor(this.#lease / 2)),
-    ]);
+    ], this.#lease);
     if (typeof reply !== "number" || reply < this.#replicas) {
       throw new RedisConnectionError(
         this.#hub.url.masked,
@@ -417,12 +426,19 @@ export class RedisEngine implements Engine<RedisClaim> {
     clearTimeout(holding.deadlineTimer);
     const buffer = this.#retired ?? this.#buffer ?? new ArrayBuffer(0);
     this.#buffer = this.#retired = null;
-    const reply = await this.#hub.run(SCRIPTS.release, this.#keys.keys, [
-      this.#keys.mailboxPrefix,
-      holding.id,
-      String(holding.token),
-      new Uint8Array(buffer),
-    ]);
+    let reply: Reply;
+    try {
+      reply = await this.#hub.run(SCRIPTS.release, this.#keys.keys, [
+        this.#keys.mailboxPrefix,
+        holding.id,
+        String(holding.token),
+        new Uint8Array(buffer),
+      ], this.#lease);
+    } catch (error) {
+      // Unknown whether it reached the server: the holding is over either way.
+      this.#lost(holding, `the release failed: ${(error as Error).message}`);
+      throw error;
+    }
     if (reply !== 1) {
       this.#lost(holding, "its lease ran out before the release");
       throw holding.controller.signal.reason;
@@ -465,7 +481,7 @@ export class RedisEngine implements Engine<RedisClaim> {
     await this.#hub.ready();
     const reply = await this.#hub.run(SCRIPTS.info, this.#keys.keys, [
       this.#keys.mailboxPrefix,
-    ]);
+    ], this.#stepTimeout);
     if (!Array.isArray(reply)) throw new Error("bad info reply");
     const holder = parseHolder(reply[1]);
     return {
