@@ -24,6 +24,8 @@ export interface RedisServerOptions {
   readonly port?: number;
   /** An existing directory to run in (a restart keeping the data); default: a new one. */
   readonly dir?: string;
+  /** Port of a master on 127.0.0.1 to replicate (`--replicaof`). */
+  readonly replicaOf?: number;
 }
 
 /** A running server. */
@@ -123,6 +125,9 @@ export async function startRedis(
   }
   if (options.password !== undefined) {
     args.push("--requirepass", options.password);
+  }
+  if (options.replicaOf !== undefined) {
+    args.push("--replicaof", "127.0.0.1", String(options.replicaOf));
   }
   const child = spawn("redis-server", args, {
     stdio: ["ignore", "ignore", "pipe"],
