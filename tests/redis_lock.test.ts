@@ -13,7 +13,7 @@ import {
   RedisShareGuard,
   RedisShareLock,
 } from "../redis.ts";
-import { sleep } from "./helpers.ts";
+import { fixture, runtimeBinary, sleep, start } from "./helpers.ts";
 import { haveRedisServer, startRedis } from "./redis_server.ts";
 
 const skip = haveRedisServer()
@@ -190,4 +190,40 @@ describe("RedisShareLock", { skip }, () => {
       await server.stop();
     }
   });
+
+  test(
+    "the ./redis entry needs only --allow-net under Deno (and runs under Bun)",
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const server = await startRedis();
+      try {
+        let expected = 1;
+        for (const runtime of ["deno", "bun"] as const) {
+          const argv = runtime === "deno"
+            ? ["run", "--quiet", "--no-check", "--no-prompt", "--allow-net"]
+            : [];
+          const child = start(runtimeBinary(runtime), [
+            ...argv,
+            fixture("redis_entry.ts"),
+            server.url,
+          ]);
+          const { code } = await child.exited;
+          assert.equal(
+            code,
+            0,
+            `${runtime}: ${child.stdout()} ${child.stderr()}`,
+          );
+          assert.equal(
+            child.stdout().trim(),
+            `ok ${expected} ${expected} ${expected} true`,
+          );
+          expected++;
+        }
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 });
