@@ -1,0 +1,77 @@
+/**
+ * What the status CLI shows for a Redis server: every memshare lock kept
+ * there, with its holder, waiters and token. Reads only; never takes a lock.
+ *
+ * @module
+ */
+
+import { RedisHub, text } from "./connection.ts";
+import type { RedisLockInfo } from "./redis_engine.ts";
+import { RedisEngine } from "./redis_engine.ts";
+import type { RedisUrl } from "./url.ts";
+
+/** One lock on the server, by name. */
+export interface RedisLockStatus extends RedisLockInfo {
+  /** The lock's name. */
+  readonly name: string;
+}
+
+const STATE_KEY = /^memshare:\{(.+)\}:state$/;
+
+/**
+ * Every memshare lock on the server at `url` (found by `SCAN`, at most
+ * `limit`), sorted by name, each with its state.
+ *
+ * @example
+ * ```ts ignore
+ * for (const lock of await listRedisLocks(parseRedisUrl("redis://127.0.0.1:6379"))) {
+ *   console.log(lock.name, lock.holder?.host, lock.waiting, lock.token);
+ * }
+ * ```
+ */
+export async function listRedisLocks(
+  url: RedisUrl,
+  limit = 10_000,
+): Promise<RedisLockStatus[]> {
+  const hub = RedisHub.use(url);
+  try {
+    await hub.ready();
+    const names: string[] = [];
+    let cursor = "0";
+    do {
+      const reply = await hub.command([
+        "SCAN",
+        cursor,
+        "MATCH",
+        "memshare:{*}:state",
+        "COUNT",
+        "1000",
+      ], 10_000);
+      if (!Array.isArray(reply) || !Array.isArray(reply[1])) break;
+      cursor = text(reply[0]);
+      for (const key of reply[1]) {
+        const name = STATE_KEY.exec(text(key))?.[1];
+        if (name !== undefined) names.push(name);
+      }
+    } while (cursor !== "0" && names.length < limit);
+    names.sort();
+    const result: RedisLockStatus[] = [];
+    for (const name of names.slice(0, limit)) {
+      const engine = new RedisEngine({
+        name,
+        url,
+        length: 1,
+        lease: 1_000,
+        tagName: "",
+      });
+      try {
+        result.push({ name, ...await engine.info() });
+      } finally {
+        await engine.close();
+      }
+    }
+    return result;
+  } finally {
+    await hub.unuse();
+  }
+}
