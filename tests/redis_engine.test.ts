@@ -246,6 +246,50 @@ describe("Redis engine, one process", { skip }, () => {
   });
 });
 
+describe("Redis engine, lost mail", { skip }, () => {
+  test("a grant whose mail was lost is claimed within two heartbeats", async () => {
+    const server = await startRedis();
+    const a = engine(server.url, "lostmail");
+    const b = engine(server.url, "lostmail");
+    try {
+      const held = await take(a);
+      new Uint8Array(a.region())[0] = 3;
+      const waiting = take(b, 10_000);
+      await until(a, (info) => info.waiting === 1);
+      // Grant b behind the engine's back, without mail (as if the reply of
+      // its BLPOP was lost with the connection).
+      redisCli(server.port, [
+        "EVAL",
+        `local id = redis.call('LPOP', KEYS[2])
+        redis.call('HDEL', KEYS[3], id)
+        local t = redis.call('INCR', KEYS[4])
+        redis.call('HSET', KEYS[1], 'owner', id, 'token', t, 'exp', '99999999999999', 'grec', 1)
+        return t`,
+        "4",
+        "memshare:{lostmail}:state",
+        "memshare:{lostmail}:queue",
+        "memshare:{lostmail}:hb",
+        "memshare:{lostmail}:fence",
+      ]);
+      const started = Date.now();
+      const got = await waiting;
+      assert.ok(
+        Date.now() - started < 5 * 200 + 500,
+        `${Date.now() - started} ms`,
+      );
+      assert.equal(got.token, held.token + 1);
+      assert.equal(got.recovered, true);
+      await assert.rejects(put(a, held), LockLostError);
+      await put(b, got);
+      assert.equal((await b.info()).locked, false);
+    } finally {
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
+  });
+});
+
 describe("Redis URLs and credentials", { skip }, () => {
   test("bad URLs are refused, naming the option, password masked", () => {
     for (

@@ -122,6 +122,8 @@ export class RedisEngine implements Engine<RedisClaim> {
   #joining = false;
   #hbTimer: ReturnType<typeof setInterval> | undefined;
   #hbFailures = 0;
+  /** Heartbeats in a row that found this waiter holding the lock. */
+  #ownedBeats = 0;
   #ops: Promise<void> = Promise.resolve();
   #holding: Holding | null = null;
   #buffer: ArrayBuffer | null = null;
@@ -223,6 +225,7 @@ export class RedisEngine implements Engine<RedisClaim> {
     }
     this.#waiterId = id;
     this.#hbFailures = 0;
+    this.#ownedBeats = 0;
     this.#hub.watch(this.#mailbox(id), (message) => this.#mail(id, message));
     this.#hbTimer = setInterval(() => this.#beat(id), this.#heartbeat);
   }
@@ -257,8 +260,15 @@ export class RedisEngine implements Engine<RedisClaim> {
       this.#meta(),
     ], this.#heartbeat * 3).then((reply) => {
       this.#hbFailures = 0;
-      if (Array.isArray(reply) && reply[0] !== 2) {
+      if (!Array.isArray(reply)) return;
+      if (reply[0] !== 2) {
+        this.#ownedBeats = 0;
         this.#lastHolder = parseHolder(reply[1]);
+      } else if (++this.#ownedBeats >= 2 && this.#waiterId === id) {
+        // Granted a heartbeat ago and no mail yet: it was lost; claim it.
+        this.#unqueue();
+        this.#joining = true;
+        this.#serial(() => this.#claim(id));
       }
     }, (error) => {
       if (this.#waiterId !== id || ++this.#hbFailures < 3) return;
@@ -273,6 +283,36 @@ export class RedisEngine implements Engine<RedisClaim> {
           ),
       );
     });
+  }
+
+  /** Takes a grant whose mail was lost (see `CLAIM`). */
+  async #claim(id: string): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await this.#hub.run(SCRIPTS.claim, this.#keys.keys, [
+        this.#keys.mailboxPrefix,
+        id,
+      ], this.#stepTimeout);
+    } catch (error) {
+      this.#joining = false;
+      void this.#leave(id);
+      this.#fail(error);
+      return;
+    }
+    this.#joining = false;
+    if (Array.isArray(reply) && reply.length === 3) {
+      await this.#granted(
+        id,
+        Number(reply[0]),
+        reply[1] === 1,
+        reply[2] as Uint8Array,
+        performance.now(),
+        false,
+      );
+    } else if (this.#want !== null) {
+      this.#joining = true;
+      await this.#join(); // not ours after all: queue again
+    }
   }
 
   /** A grant popped from waiter `id`'s mailbox: `token:recovered:bytes`. */

@@ -50,7 +50,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local function clear_owner()
-  redis.call('HDEL', S, 'owner', 'exp', 'lease', 'host', 'pid', 'tag', 'since')
+  redis.call('HDEL', S, 'owner', 'exp', 'lease', 'host', 'pid', 'tag', 'since', 'grec')
 end
 
 -- A holder whose lease ran out loses the lock (the next grant reports it).
@@ -67,7 +67,8 @@ local function grant(id, lease, host, pid, tag)
   local token = redis.call('INCR', F)
   local rec = redis.call('HGET', S, 'lost') == '1' and 1 or 0
   redis.call('HSET', S, 'owner', id, 'token', token, 'exp', now + lease,
-    'lease', lease, 'host', host, 'pid', pid, 'tag', tag, 'since', now, 'lost', 0)
+    'lease', lease, 'host', host, 'pid', pid, 'tag', tag, 'since', now, 'lost', 0,
+    'grec', rec)
   redis.call('HINCRBY', S, 'acq', 1)
   return token, rec
 end
@@ -169,6 +170,21 @@ promote()
 return had
 `;
 
+/**
+ * CLAIM(mbp, id): a waiter whose heartbeat says it holds the lock but whose
+ * mail never came (the reply of its BLPOP was lost with the connection)
+ * takes the grant directly: \`{token, recovered, bytes}\`, or \`{}\` when it
+ * does not hold it.
+ */
+const CLAIM = `${PRELUDE}
+local id = ARGV[2]
+expire()
+local h = redis.call('HMGET', S, 'owner', 'token', 'grec')
+if h[1] ~= id then return {} end
+redis.call('DEL', MBP .. id)
+return {tonumber(h[2]), tonumber(h[3] or '0'), redis.call('GET', D) or ''}
+`;
+
 /** RENEW(mbp, id, token, lease): → 1 and the lease extended, or 0: lost. */
 const RENEW = `${PRELUDE}
 if is_holder(ARGV[2], ARGV[3]) then
@@ -229,6 +245,7 @@ export interface Script {
 export const SCRIPTS: {
   readonly acquire: Script;
   readonly heartbeat: Script;
+  readonly claim: Script;
   readonly leave: Script;
   readonly renew: Script;
   readonly release: Script;
@@ -236,6 +253,7 @@ export const SCRIPTS: {
 } = {
   acquire: { name: "acquire", source: ACQUIRE, sha: "" },
   heartbeat: { name: "heartbeat", source: HEARTBEAT, sha: "" },
+  claim: { name: "claim", source: CLAIM, sha: "" },
   leave: { name: "leave", source: LEAVE, sha: "" },
   renew: { name: "renew", source: RENEW, sha: "" },
   release: { name: "release", source: RELEASE, sha: "" },
