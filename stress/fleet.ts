@@ -56,6 +56,8 @@ export class Fleet {
   kills = 0;
   /** Of those, to a worker the owner word named as inside. */
   killsInside = 0;
+  /** Prints a line from a child (the driver points it above its progress line). */
+  print: (line: string) => void = (line) => console.log(line);
   /** The Python holder and, once it has exited, its report. */
   python?: { proc: Proc; result?: PythonResult };
   #nextSlot = FIRST_WORKER_SLOT;
@@ -150,8 +152,8 @@ export class Fleet {
   }
 
   #echo(line: string): void {
-    if (!line.includes("violation")) console.log(line);
-    else if (this.#echoed++ < ECHOED_VIOLATIONS) console.log(line);
+    if (!line.includes("violation")) this.print(line);
+    else if (this.#echoed++ < ECHOED_VIOLATIONS) this.print(line);
   }
 
   /** Workers that run and have said `ready`. */

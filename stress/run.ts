@@ -21,6 +21,11 @@
  * Children and the temporary directory are removed on every exit path
  * (Ctrl-C included); workers also exit by themselves if the driver dies.
  *
+ * While it runs, stderr shows the phase and how far along the run is
+ * (seconds, critical sections so far, kills, live workers): one line that
+ * rewrites itself on a terminal, a plain line every tenth of the run
+ * otherwise (bench/progress.ts).
+ *
  * @module
  */
 
@@ -28,6 +33,7 @@ import { mkdtempSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { Progress } from "../bench/progress.ts";
 import { MemoryShareLock } from "../mod.ts";
 import { WAITERS_WORD } from "../src/engine/local/header.ts";
 import { args } from "../tests/fixtures/args.ts";
@@ -36,6 +42,7 @@ import { Control } from "./control.ts";
 import { recover } from "./critical.ts";
 import { Fleet, killOne } from "./fleet.ts";
 import {
+  COUNTER,
   FIRST_WORKER_SLOT,
   LOCK_NAME,
   OWNER,
@@ -51,6 +58,9 @@ import { verify } from "./verify.ts";
 
 /** How long the workers get to notice the stop word and exit. */
 const STOP_GRACE_MS = 30_000;
+
+/** The run's phases, as the progress line counts them. */
+const progress = new Progress("stress");
 
 /** Resolves when every child has exited, or after `ms` with the ones still running. */
 async function waitForAll(procs: Proc[], ms: number): Promise<Proc[]> {
@@ -105,6 +115,22 @@ async function runUntilDeadline(
   fleet.phase = "run";
   const started = performance.now();
   const deadline = started + seconds * 1_000;
+  progress.step(`running for ${seconds} s`);
+  let tenths = 0;
+  const report = setInterval(() => {
+    const elapsed = (performance.now() - started) / 1_000;
+    const tenth = Math.floor((10 * elapsed) / seconds);
+    const plain = tenth > tenths && tenth < 10;
+    if (plain) tenths = tenth;
+    progress.update(
+      `${Math.min(elapsed, seconds).toFixed(0)} s of ${seconds} s (${
+        Math.min(100, Math.floor((100 * elapsed) / seconds))
+      } %), ${
+        control.read(COUNTER).toLocaleString("en-US")
+      } critical sections, ${fleet.kills} kills, ${fleet.live().length} workers live`,
+      plain,
+    );
+  }, progress.live ? 250 : 100);
   const running = () =>
     performance.now() < deadline && fleet.failures.length === 0;
   const unlinking = unlinkEvery > 0
@@ -118,6 +144,7 @@ async function runUntilDeadline(
     await sleep(Math.min(deadline - performance.now(), exponential(killEvery)));
     if (running()) await killOne(fleet, control);
   }
+  clearInterval(report);
   const unlinks = await unlinking;
   return { seconds: (performance.now() - started) / 1_000, unlinks };
 }
@@ -144,12 +171,19 @@ async function unlinkWhile(
 /** Sets the stop word and waits for every process to exit (killing hung ones). */
 async function stopAll(fleet: Fleet, control: Control): Promise<void> {
   fleet.phase = "stop";
+  progress.step("stopping the workers");
   control.write(STOP, 1);
   const procs = [
     ...fleet.incarnations.map((inc) => inc.proc),
     ...(fleet.python ? [fleet.python.proc] : []),
   ];
-  for (const proc of await waitForAll(procs, STOP_GRACE_MS)) {
+  const report = setInterval(() => {
+    const left = procs.filter((p) => p.alive).length;
+    progress.update(`${left} process${left === 1 ? "" : "es"} still running`);
+  }, 500);
+  const hung = await waitForAll(procs, STOP_GRACE_MS);
+  clearInterval(report);
+  for (const proc of hung) {
     fleet.failures.push(
       `pid ${proc.pid} did not stop within ${STOP_GRACE_MS} ms: ${proc.stderr()}`,
     );
@@ -174,8 +208,10 @@ async function main(options: StressOptions, dir: string): Promise<boolean> {
   lock.acquireSync().releaseSync();
   const control = new Control(lock.path);
   const fleet = new Fleet(options, dir);
+  fleet.print = (line) => progress.log(line);
   try {
     console.log(banner(options, dir));
+    progress.step(`starting ${options.workers} workers`);
     await startAll(fleet, lock);
     const { seconds, unlinks } = await runUntilDeadline(
       fleet,
@@ -186,6 +222,7 @@ async function main(options: StressOptions, dir: string): Promise<boolean> {
 
     // The final reading, under the lock: the last holder killed may not
     // have been recovered by anyone yet.
+    progress.step("checking the shared memory");
     const guard = await lock.acquire({ timeout: 10_000 });
     const words = regionWords(guard.memory);
     if (guard.recovered) {
@@ -196,6 +233,7 @@ async function main(options: StressOptions, dir: string): Promise<boolean> {
     }
     const snapshot = words.slice(0, REGION_WORDS);
     await guard.release();
+    progress.finish();
     const { lines, passed } = verify({
       options,
       seconds,
@@ -213,6 +251,7 @@ async function main(options: StressOptions, dir: string): Promise<boolean> {
     for (const line of lines) console.log(line);
     return passed;
   } finally {
+    progress.finish();
     killAll();
     control.close();
     await lock.close();
