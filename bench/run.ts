@@ -5,34 +5,64 @@
  *
  * Usage: `node_modules/.bin/deno run -A bench/run.ts [--quick]
  * [--only=uncontended,handoff,contended,memory] [--runtimes=deno,bun] [--no-c]
- * [--repeat=N]` (N whole runs: the last one's table, then every ratio in
- * each run and the median).
+ * [--repeat=N] [--charts=DIR | --no-charts] [--save-rows=FILE]` (N whole
+ * runs: the last one's table, then every ratio in each run and the median).
  * (also runs under Bun: `node_modules/.bin/bun bench/run.ts`).
+ *
+ * It draws the last run's rows as charts into bench/charts/ (charts.ts),
+ * which bench/README.md embeds; `--save-rows` keeps the rows as JSON, from
+ * which `bench/charts.ts FILE` draws them again. While it runs, stderr shows
+ * what it is doing and how far along it is (progress.ts): one line that
+ * rewrites itself on a terminal, a plain line per step otherwise.
  *
  * @module
  */
 
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import process from "node:process";
 import { cBaselines } from "./c_baseline.ts";
+import { CHARTS_DIR, writeCharts } from "./charts.ts";
+import { CONTENDED_PROCS } from "./contended.ts";
+import { VARIANT_NAMES } from "./handoff.ts";
+import { Progress } from "./progress.ts";
 import { benchScript, ROOT, RUNTIME, scriptCommand, tempDir } from "./proc.ts";
 import { PLANS, ROWS_MARKER } from "./suite.ts";
 import { markdownTable, type Row, runsSummary } from "./table.ts";
 
-const log = (message: string) => process.stderr.write(`[run] ${message}\n`);
+/**
+ * A progress message (a new step) or a line to show as is: the suite's
+ * `[deno] …` / `[bun] …` lines and the C baselines' `C: …` are steps.
+ */
+function onMessage(line: string): void {
+  const step = /^(?:\[(deno|bun)\] |(C): )(.*)$/.exec(line);
+  if (step === null || /LOST UPDATES|failed/.test(line)) {
+    progress.log(line.startsWith("[") ? line : `[run] ${line}`);
+  } else {
+    const who = step[1] ?? step[2];
+    progress.step(`${who}: ${step[3]}${runLabel()}`);
+  }
+}
 
 /** Runs bench/suite.ts under `runtime` and returns its rows. */
 function runtimeRows(runtime: "deno" | "bun", args: string[]): Promise<Row[]> {
   const [command, argv] = scriptCommand(benchScript("suite.ts"), args, runtime);
-  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (chunk) => (out += chunk));
+  let err = "";
+  child.stderr!.on("data", (chunk) => {
+    err += chunk;
+    const lines = err.split("\n");
+    err = lines.pop()!;
+    for (const line of lines) onMessage(line);
+  });
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) => {
+      if (err !== "") onMessage(err);
       const line = out.split("\n").find((l) => l.startsWith(ROWS_MARKER));
       if (code !== 0 || line === undefined) {
         reject(new Error(`${runtime} suite failed (exit ${code}): ${out}`));
@@ -105,6 +135,33 @@ const repeat = Math.max(
   1,
   Number(args.find((a) => a.startsWith("--repeat="))?.slice(9) ?? 1) || 1,
 );
+const chartsDir = args.includes("--no-charts") ? null : resolve(
+  args.find((a) => a.startsWith("--charts="))?.slice(9) ?? CHARTS_DIR,
+);
+const saveRows = args.find((a) => a.startsWith("--save-rows="))?.slice(12);
+
+/**
+ * The steps one whole run is expected to report: the C baselines' five,
+ * then per runtime one per section, hand-off variant and contended loop.
+ * An estimate for the count shown (a step more grows the total).
+ */
+function expectedSteps(): number {
+  const want = (s: string) => only.length === 0 || only.includes(s);
+  const handoffs = Object.keys(VARIANT_NAMES).length;
+  let steps = args.includes("--no-c") ? 0 : 2 + CONTENDED_PROCS.length;
+  for (const runtime of runtimes) {
+    if (want("uncontended")) steps += 1;
+    if (want("handoff")) steps += runtime === "deno" ? handoffs : handoffs - 2;
+    if (want("contended")) steps += 3 * CONTENDED_PROCS.length;
+    if (want("memory")) steps += 1;
+  }
+  return steps * repeat;
+}
+
+const progress = new Progress("bench", expectedSteps());
+let runIndex = 0;
+const runLabel = () => repeat > 1 ? ` (run ${runIndex} of ${repeat})` : "";
+const log = (message: string) => onMessage(message);
 
 /** One whole run: the C baselines, then each runtime's suite. */
 async function measure(): Promise<Row[]> {
@@ -129,7 +186,7 @@ async function measure(): Promise<Row[]> {
     }
   }
   for (const runtime of runtimes) {
-    log(`suite under ${runtime}`);
+    progress.log(`[run] suite under ${runtime}`);
     rows.push(...await runtimeRows(runtime, suiteArgs));
   }
   for (const row of rows) {
@@ -143,10 +200,32 @@ async function measure(): Promise<Row[]> {
 const started = performance.now();
 const runs: Row[][] = [];
 for (let i = 0; i < repeat; i++) {
-  if (repeat > 1) log(`run ${i + 1} of ${repeat}`);
+  runIndex = i + 1;
+  if (repeat > 1) progress.log(`[run] run ${i + 1} of ${repeat}`);
   runs.push(await measure());
 }
 const rows = runs[runs.length - 1];
+progress.finish(
+  `measured in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+);
+if (saveRows !== undefined) {
+  writeFileSync(saveRows, JSON.stringify(rows, null, 1) + "\n");
+  process.stderr.write(`[run] rows saved to ${saveRows}\n`);
+}
+if (chartsDir !== null) {
+  const title = `${quick ? "quick run (smoke test; " : "full run ("}${
+    new Date().toISOString().slice(0, 16).replace("T", " ")
+  } UTC, ${source()}${repeat > 1 ? `, the last of ${repeat} runs` : ""})`;
+  const written = await writeCharts(rows, chartsDir, title);
+  process.stderr.write(
+    `[run] charts: ${
+      written.map((path) => {
+        const near = relative(process.cwd(), path);
+        return near.startsWith("..") ? path : near;
+      }).join(", ")
+    }\n`,
+  );
+}
 
 console.log(`## memshare benchmarks${quick ? " (quick run)" : ""}\n`);
 console.log(machine(runtimes));
