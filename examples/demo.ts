@@ -7,9 +7,14 @@
  *
  * ```sh
  * npm start   # or:
- * deno run --allow-ffi --allow-run --allow-read --allow-write --allow-env examples/demo.ts [--seconds 8]
+ * deno run --allow-ffi --allow-run --allow-read --allow-write --allow-env examples/demo.ts [--seconds 8] [--svg PATH]
  * bun examples/demo.ts
  * ```
+ *
+ * At the end it also draws the timeline as an SVG Gantt chart (gantt.ts) —
+ * a row per bot, a bar per turn at a lock, waits in grey — to `--svg PATH`
+ * (default: memshare-demo-timeline.svg in the OS temporary directory,
+ * replaced by every run) and prints its path last.
  *
  * Exits 1 if any turn overlapped another, an update was lost, or a bot
  * failed. Removes its temporary directory and stops its bots on every exit.
@@ -17,9 +22,9 @@
  * @module
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import { currentPlatform } from "../src/ffi/current.ts";
 import { formatTable } from "../src/cli/format.ts";
@@ -50,6 +55,10 @@ const print = (text = "") => console.log(text);
 /** Runs the demo; resolves with the exit code. */
 async function main(argv: readonly string[]): Promise<number> {
   const seconds = secondsFrom(argv);
+  const svgAt = argv.indexOf("--svg");
+  const svgPath = svgAt >= 0 && argv[svgAt + 1] !== undefined
+    ? resolve(argv[svgAt + 1])
+    : join(tmpdir(), "memshare-demo-timeline.svg");
   const dir = makeTempDir();
   const bots: BotProcess[] = [];
   const cleanUp = () => {
@@ -61,11 +70,36 @@ async function main(argv: readonly string[]): Promise<number> {
     print(`\ninterrupted: bots stopped, ${dir} removed`);
     process.exit(130);
   });
+  let t0 = 0;
+  let code = 1;
   try {
-    return await runDemo(dir, seconds, bots);
+    code = await runDemo(dir, seconds, bots, (start) => (t0 = start));
   } finally {
     cleanUp();
     print(`(removed ${dir})`);
+  }
+  if (t0 > 0) await drawTimeline(bots, t0, seconds, svgPath);
+  return code;
+}
+
+/** Writes the turns as an SVG Gantt chart to `path` and prints where it is. */
+async function drawTimeline(
+  bots: readonly BotProcess[],
+  t0: number,
+  seconds: number,
+  path: string,
+): Promise<void> {
+  try {
+    // Loaded only now: vega is a dev dependency (npm ci), and loading it
+    // takes a moment the bots should not share.
+    const { ganttSvg } = await import("./gantt.ts");
+    const overlaps = bots.reduce((n, bot) => n + bot.overlaps, 0);
+    writeFileSync(path, await ganttSvg(bots, t0, seconds, overlaps));
+    print(`timeline chart (open it in a browser): ${path}`);
+  } catch (error) {
+    print(
+      `(no timeline chart: ${error instanceof Error ? error.message : error})`,
+    );
   }
 }
 
@@ -74,6 +108,7 @@ async function runDemo(
   dir: string,
   seconds: number,
   bots: BotProcess[],
+  started: (t0: number) => void,
 ): Promise<number> {
   const binaries = findRuntimes();
   const runtimeFor = (wanted: RuntimeName): RuntimeName =>
@@ -119,6 +154,7 @@ async function runDemo(
   });
 
   t0 = now() + 50;
+  started(t0);
   writeSchedule(gateGuard.memory, { start: t0, stop: t0 + seconds * 1000 });
   await gateGuard.release();
   await gate.close();
