@@ -79,6 +79,8 @@ interface RatioDatum {
   series: string;
   ratio: number;
   shown: number;
+  /** Where the value is written: past the bar, or past a target tick just beyond it. */
+  textAt: number;
   text: string;
   target: number | null;
 }
@@ -121,6 +123,7 @@ function ratioPanel(
       series: seriesOf(row),
       ratio,
       shown: Math.min(ratio, RATIO_CAP),
+      textAt: Math.min(ratio, RATIO_CAP),
       text: `${ratio.toFixed(2)}×${ratio > RATIO_CAP ? " ▸" : ""}`,
       target: row.target?.ratio ?? null,
     };
@@ -155,10 +158,20 @@ function ratioPanel(
     ...values.map((v) => v.shown),
     ...values.map((v) => v.target ?? 0),
   );
+  const top = Math.min(RATIO_CAP, maxShown) * 1.12;
+  for (const v of values) {
+    // A value written across the target's tick is hard to read: write it
+    // past the tick when the tick is just beyond the bar's end.
+    if (
+      v.target !== null && v.target > v.shown && v.target - v.shown < top / 9
+    ) {
+      v.textAt = v.target;
+    }
+  }
   const x = {
     field: "shown",
     type: "quantitative",
-    scale: { domain: [0, Math.min(RATIO_CAP, maxShown) * 1.12], nice: false },
+    scale: { domain: [0, top], nice: false },
     title: `ratio to the baseline of the same run (×) — ${
       lowerBetter ? "time: lower is better" : "throughput: higher is better"
     }`,
@@ -193,7 +206,12 @@ function ratioPanel(
           dx: 4,
           fontSize: 11,
         },
-        encoding: { y, yOffset, x, text: { field: "text" } },
+        encoding: {
+          y,
+          yOffset,
+          x: { ...x, field: "textAt" },
+          text: { field: "text" },
+        },
       },
       {
         transform: [{ filter: "datum.target !== null" }],
