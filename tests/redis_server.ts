@@ -26,6 +26,8 @@ export interface RedisServerOptions {
   readonly dir?: string;
   /** Port of a master on 127.0.0.1 to replicate (`--replicaof`). */
   readonly replicaOf?: number;
+  /** `--cluster-enabled yes` (a node of a Redis Cluster; its bus is port + 10000). */
+  readonly cluster?: boolean;
 }
 
 /** A running server. */
@@ -126,6 +128,16 @@ export async function startRedis(
   if (options.password !== undefined) {
     args.push("--requirepass", options.password);
   }
+  if (options.cluster) {
+    args.push(
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      join(dir, "nodes.conf"),
+      "--cluster-node-timeout",
+      "2000",
+    );
+  }
   if (options.replicaOf !== undefined) {
     args.push("--replicaof", "127.0.0.1", String(options.replicaOf));
   }
@@ -211,4 +223,76 @@ export function redisCli(
     throw new Error(`redis-cli ${args.join(" ")}: ${result.stderr}`);
   }
   return result.stdout;
+}
+
+/** A port whose cluster bus port (+ 10000) is free too. */
+async function freeClusterPort(): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const port = await freePort();
+    if (port + 10_000 > 65_535) continue;
+    const bus = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once("error", () => resolve(false));
+      server.listen(
+        port + 10_000,
+        "127.0.0.1",
+        () => server.close(() => resolve(true)),
+      );
+    });
+    if (bus) return port;
+  }
+  throw new Error("no free port pair for a cluster node");
+}
+
+/** A local Redis Cluster of `masters` nodes (no replicas). */
+export interface RedisCluster {
+  /** The nodes. */
+  readonly nodes: RedisServer[];
+  /** The URL of the first node. */
+  readonly url: string;
+  /** Stops every node and removes their directories. */
+  stop(): Promise<void>;
+}
+
+/** Starts `masters` cluster nodes on loopback and joins them (`redis-cli --cluster create`). */
+export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  const nodes: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      nodes.push(
+        await startRedis({ cluster: true, port: await freeClusterPort() }),
+      );
+    }
+    const result = spawnSync("redis-cli", [
+      "--cluster",
+      "create",
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ], { encoding: "utf8" });
+    if (result.status !== 0) {
+      throw new Error(
+        `redis-cli --cluster create: ${result.stdout} ${result.stderr}`,
+      );
+    }
+    const deadline = Date.now() + 20_000;
+    for (const node of nodes) {
+      while (
+        !redisCli(node.port, ["CLUSTER", "INFO"]).includes("cluster_state:ok")
+      ) {
+        if (Date.now() > deadline) {
+          throw new Error("the cluster never became ok");
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    return { nodes, url: nodes[0].url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }

@@ -1,51 +1,42 @@
 /**
- * One process's connections to one Redis server, shared by every lock on
- * it: a command connection (scripts, heartbeats, renewals) and, while
- * anything waits, one blocking connection whose `BLPOP` watches every
- * waiting lock's mailbox at once (plus a wake-up key of this process, so
- * a newly waiting lock joins the watch at once).
+ * One realm's connections to one Redis server (or Cluster), shared by
+ * every lock on it: a command connection (scripts, heartbeats, renewals)
+ * and, while anything waits, blocking connections whose `BLPOP` watches
+ * the waiting locks' mailboxes. On a single server one blocking
+ * connection serves every lock. On a Cluster (found at connect time) a
+ * `BLPOP` stays within one slot, so there is one blocking connection per
+ * slot with waiters, at most `MAX_WATCHED_SLOTS`; a lock in a slot past
+ * that bound is not watched and learns of its grant from its heartbeat
+ * instead (see `CLAIM`): slower, never lost.
  *
  * @module
  */
 
-import { createClient, RESP_TYPES } from "@redis/client";
-import { Buffer } from "node:buffer";
+import { createCluster } from "@redis/client";
 import { hostname } from "node:os";
+import {
+  BINARY,
+  type Client,
+  type Cluster,
+  CONNECT_TIMEOUT_MS,
+  destroy,
+  keySlot,
+  newClient,
+  reconnectStrategy,
+  type Reply,
+  text,
+  wire,
+} from "./client.ts";
 import { RedisConnectionError } from "./errors.ts";
+import { type MailHandler, MailWatcher } from "./mail_watcher.ts";
 import { hashScripts, type Script } from "./scripts.ts";
 import type { RedisUrl } from "./url.ts";
 
-/** What the client returns once bulk strings map to `Uint8Array`s. */
-export type Reply = null | number | Uint8Array | Reply[];
+export { type Reply, text } from "./client.ts";
+export type { MailHandler } from "./mail_watcher.ts";
 
-/** Bulk strings as `Buffer`s (a `Uint8Array`): the shared bytes are binary. */
-const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
-
-/** How long connecting may take before it is an error. */
-const CONNECT_TIMEOUT_MS = 5_000;
-/** The longest a `BLPOP` blocks before it is reissued. */
-const BLOCK_SECONDS = 5;
-
-// deno-lint-ignore no-explicit-any
-type Client = ReturnType<typeof createClient<any, any, any, 2, any>>;
-
-/** Decodes a reply that should be text. */
-export function text(reply: Reply): string {
-  if (reply instanceof Uint8Array) return new TextDecoder().decode(reply);
-  return reply === null ? "" : String(reply);
-}
-
-/** Drops a client's socket; a client already closed is left as it is. */
-function destroy(client: Client): void {
-  try {
-    if (client.isOpen) client.destroy();
-  } catch {
-    // closed meanwhile
-  }
-}
-
-/** A mailbox watcher: gets each message popped from its key. */
-export type MailHandler = (message: Uint8Array) => void;
+/** Most blocking connections a realm opens to one Cluster (one per slot with waiters). */
+export const MAX_WATCHED_SLOTS = 16;
 
 const hubs = new Map<string, RedisHub>();
 
@@ -58,7 +49,7 @@ const hubs = new Map<string, RedisHub>();
  * const hub = RedisHub.use(url);
  * await hub.ready();
  * const reply = await hub.run(SCRIPTS.info, keys, [prefix]);
- * hub.unuse();
+ * await hub.unuse();
  * ```
  */
 export class RedisHub {
@@ -66,13 +57,12 @@ export class RedisHub {
   readonly url: RedisUrl;
   #users = 0;
   #client: Client | null = null;
-  #blocker: Client | null = null;
+  #cluster: Cluster | null = null;
   #connecting: Promise<void> | null = null;
   #host = "";
-  readonly #boxes = new Map<string, MailHandler>();
-  readonly #wakeKey = `memshare:wake:${crypto.randomUUID()}`;
-  #looping = false;
-  #blocking = false;
+  readonly #process = crypto.randomUUID();
+  /** Watchers by slot (one, slot -1, on a single server). */
+  readonly #watchers = new Map<number, MailWatcher>();
   #closed = false;
 
   private constructor(url: RedisUrl) {
@@ -90,18 +80,23 @@ export class RedisHub {
     return hub;
   }
 
+  /** Whether the server is a Redis Cluster (known once `ready()`). */
+  get isCluster(): boolean {
+    return this.#cluster !== null;
+  }
+
   /** One user less; the last one closes the connections. */
   async unuse(): Promise<void> {
     if (--this.#users > 0) return;
     this.#closed = true;
     if (hubs.get(this.url.url) === this) hubs.delete(this.url.url);
-    const client = this.#client;
-    const blocker = this.#blocker;
-    this.#client = this.#blocker = null;
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
     await this.#connecting?.catch(() => {});
-    if (blocker !== null) destroy(blocker);
+    const client = this.#client ?? this.#cluster;
+    this.#client = this.#cluster = null;
     if (client === null) return;
-    if (!client.isReady) return destroy(client); // reconnecting: nothing to flush
+    if ("isReady" in client && !client.isReady) return destroy(client);
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       client.close().catch(() => {}),
@@ -125,30 +120,9 @@ export class RedisHub {
     return this.#connecting;
   }
 
-  #newClient(): Client {
-    let connected = false;
-    const client = createClient({
-      url: this.url.url,
-      socket: {
-        connectTimeout: CONNECT_TIMEOUT_MS,
-        reconnectStrategy: (retries: number, cause: Error) =>
-          connected
-            ? Math.min(50 * 2 ** retries, 1_000)
-            : new RedisConnectionError(
-              this.url.masked,
-              `cannot connect: ${cause.message}`,
-              cause,
-            ),
-      },
-    });
-    client.on("ready", () => (connected = true));
-    client.on("error", () => {}); // reported through the commands that fail
-    return client;
-  }
-
   async #connect(): Promise<void> {
     await hashScripts();
-    const client = this.#newClient();
+    const client = newClient(this.url.url, this.url.masked);
     try {
       await client.connect();
     } catch (error) {
@@ -166,9 +140,42 @@ export class RedisHub {
       const info = text(await this.command(["CLIENT", "INFO"]));
       this.#host = /\baddr=(\S+):\d+/.exec(info)?.[1] ?? "unknown";
     }
+    const info = text(await this.command(["INFO", "cluster"]));
+    if (/cluster_enabled:1/.test(info)) await this.#connectCluster(client);
   }
 
-  /** A client error as a `RedisConnectionError` naming the URL (masked); other errors pass. */
+  /** Replaces the standalone connection by a Cluster client. */
+  async #connectCluster(client: Client): Promise<void> {
+    const u = new URL(this.url.url);
+    let connected = false;
+    const cluster = createCluster({
+      rootNodes: [{ url: this.url.url }],
+      defaults: {
+        username: decodeURIComponent(u.username) || undefined,
+        password: decodeURIComponent(u.password) || undefined,
+        socket: {
+          connectTimeout: CONNECT_TIMEOUT_MS,
+          reconnectStrategy: reconnectStrategy(
+            this.url.masked,
+            () => connected,
+          ),
+        },
+      },
+    }) as unknown as Cluster;
+    cluster.on("error", () => {});
+    try {
+      await cluster.connect();
+      connected = true;
+    } catch (error) {
+      destroy(cluster);
+      throw this.#wrap(error, "cannot connect to the cluster");
+    }
+    this.#cluster = cluster;
+    this.#client = null;
+    await client.close().catch(() => destroy(client));
+  }
+
+  /** A client error as a `RedisConnectionError` naming the URL (masked). */
   #wrap(error: unknown, what: string): Error {
     if (error instanceof RedisConnectionError) return error;
     const message = error instanceof Error
@@ -182,28 +189,29 @@ export class RedisHub {
   }
 
   /**
-   * Sends one command on the command connection; with `timeout` (ms), it
-   * rejects once that passes (a command held while the client reconnects
-   * included).
+   * Sends one command; on a Cluster to the node of `key`. With `timeout`
+   * (ms) it rejects once that passes (a command held while the client
+   * reconnects included).
    */
   async command(
     args: (string | Uint8Array)[],
     timeout?: number,
+    key?: string,
   ): Promise<Reply> {
-    const client = this.#client;
-    if (client === null) {
-      throw new RedisConnectionError(this.url.masked, "not connected");
-    }
+    const options = { typeMapping: BINARY, timeout };
     try {
-      const wire = args.map((arg) =>
-        typeof arg === "string" || Buffer.isBuffer(arg)
-          ? arg
-          : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength)
-      );
-      return await client.sendCommand(wire as string[], {
-        typeMapping: BINARY,
-        timeout,
-      }) as Reply;
+      if (this.#cluster !== null) {
+        return await this.#cluster.sendCommand(
+          key,
+          false,
+          wire(args),
+          options,
+        ) as Reply;
+      }
+      if (this.#client === null) {
+        throw new RedisConnectionError(this.url.masked, "not connected");
+      }
+      return await this.#client.sendCommand(wire(args), options) as Reply;
     } catch (error) {
       throw this.#wrap(error, `${String(args[0])} failed`);
     }
@@ -218,89 +226,77 @@ export class RedisHub {
   ): Promise<Reply> {
     const tail = [String(keys.length), ...keys, ...args];
     try {
-      return await this.command(["EVALSHA", script.sha, ...tail], timeout);
+      return await this.command(
+        ["EVALSHA", script.sha, ...tail],
+        timeout,
+        keys[0],
+      );
     } catch (error) {
       if (!String((error as Error).message).includes("NOSCRIPT")) throw error;
-      return await this.command(["EVAL", script.source, ...tail], timeout);
+      return await this.command(
+        ["EVAL", script.source, ...tail],
+        timeout,
+        keys[0],
+      );
     }
   }
 
-  /** Starts watching mailbox `key`: `handler` gets what is pushed there. */
-  watch(key: string, handler: MailHandler): void {
-    this.#boxes.set(key, handler);
-    if (!this.#looping) {
-      this.#looping = true;
-      void this.#loop();
-    } else if (this.#blocking) {
-      // Breaks the current BLPOP so that the next one includes `key`.
-      void this.command(["RPUSH", this.#wakeKey, "1"]).then(
-        () => this.command(["PEXPIRE", this.#wakeKey, "60000"]),
-      ).catch(() => {});
+  /**
+   * Starts watching mailbox `key` (`handler` gets what is pushed there);
+   * false when it cannot be watched (a Cluster slot past the bound).
+   */
+  watch(key: string, handler: MailHandler): boolean {
+    const slot = this.#cluster === null ? -1 : keySlot(key);
+    let watcher = this.#watchers.get(slot);
+    if (watcher === undefined) {
+      if (this.#watchers.size >= MAX_WATCHED_SLOTS) return false;
+      const tag = slot === -1
+        ? ""
+        : `{${key.slice(key.indexOf("{") + 1, key.indexOf("}"))}}`;
+      watcher = new MailWatcher(
+        () => this.#blockingClient(key),
+        `memshare:${tag}:wake:${this.#process}`,
+        (wakeKey) =>
+          this.command(["RPUSH", wakeKey, "1"], 5_000, wakeKey).then(() =>
+            this.command(["PEXPIRE", wakeKey, "60000"], 5_000, wakeKey)
+          ),
+      );
+      this.#watchers.set(slot, watcher);
     }
+    watcher.watch(key, handler);
+    return true;
   }
 
   /** Stops watching `key`. */
   unwatch(key: string): void {
-    this.#boxes.delete(key);
+    const slot = this.#cluster === null ? -1 : keySlot(key);
+    const watcher = this.#watchers.get(slot);
+    if (watcher === undefined) return;
+    watcher.unwatch(key);
+    if (watcher.size === 0 && slot !== -1) {
+      watcher.close();
+      this.#watchers.delete(slot);
+    }
   }
 
-  async #loop(): Promise<void> {
-    let failures = 0;
-    try {
-      while (this.#boxes.size > 0 && !this.#closed) {
-        if (this.#blocker === null) {
-          const blocker = this.#newClient();
-          try {
-            await blocker.connect();
-          } catch {
-            destroy(blocker);
-            failures++;
-            await new Promise((resolve) =>
-              setTimeout(resolve, Math.min(100 * failures, 1_000))
-            );
-            continue;
-          }
-          if (this.#closed) {
-            destroy(blocker);
-            return;
-          }
-          this.#blocker = blocker;
-        }
-        const keys = [...this.#boxes.keys()];
-        let reply: Reply;
-        this.#blocking = true;
-        try {
-          reply = await this.#blocker.sendCommand(
-            ["BLPOP", this.#wakeKey, ...keys, String(BLOCK_SECONDS)],
-            { typeMapping: BINARY },
-          ) as Reply;
-          failures = 0;
-        } catch {
-          if (this.#closed) return;
-          if (++failures > 10) {
-            if (this.#blocker !== null) destroy(this.#blocker);
-            this.#blocker = null;
-          }
-          await new Promise((resolve) =>
-            setTimeout(resolve, Math.min(100 * failures, 1_000))
-          );
-          continue;
-        } finally {
-          this.#blocking = false;
-        }
-        if (Array.isArray(reply) && reply.length === 2) {
-          const key = text(reply[0]);
-          if (key !== this.#wakeKey) {
-            this.#boxes.get(key)?.(reply[1] as Uint8Array);
-          }
-        }
-      }
-    } finally {
-      this.#looping = false;
-      if (this.#boxes.size > 0 && !this.#closed) {
-        this.#looping = true;
-        void this.#loop();
-      }
+  /** A new connection for blocking: to the server, or to the master of `key`'s slot. */
+  async #blockingClient(key: string): Promise<Client> {
+    let url = this.url.url;
+    if (this.#cluster !== null) {
+      const master = this.#cluster.slots[keySlot(key)]?.master;
+      if (master === undefined) throw new Error("no master for the slot");
+      const u = new URL(url);
+      u.hostname = master.host;
+      u.port = String(master.port);
+      url = u.href;
     }
+    const client = newClient(url, this.url.masked);
+    try {
+      await client.connect();
+    } catch (error) {
+      destroy(client);
+      throw error;
+    }
+    return client;
   }
 }

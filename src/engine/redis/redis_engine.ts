@@ -124,6 +124,8 @@ export class RedisEngine implements Engine<RedisClaim> {
   #hbFailures = 0;
   /** Heartbeats in a row that found this waiter holding the lock. */
   #ownedBeats = 0;
+  /** Whether the mailbox is watched (not past a Cluster's bound of blocking connections). */
+  #watched = true;
   #ops: Promise<void> = Promise.resolve();
   #holding: Holding | null = null;
   #buffer: ArrayBuffer | null = null;
@@ -226,7 +228,10 @@ export class RedisEngine implements Engine<RedisClaim> {
     this.#waiterId = id;
     this.#hbFailures = 0;
     this.#ownedBeats = 0;
-    this.#hub.watch(this.#mailbox(id), (message) => this.#mail(id, message));
+    this.#watched = this.#hub.watch(
+      this.#mailbox(id),
+      (message) => this.#mail(id, message),
+    );
     this.#hbTimer = setInterval(() => this.#beat(id), this.#heartbeat);
   }
 
@@ -264,7 +269,10 @@ export class RedisEngine implements Engine<RedisClaim> {
       if (reply[0] !== 2) {
         this.#ownedBeats = 0;
         this.#lastHolder = parseHolder(reply[1]);
-      } else if (++this.#ownedBeats >= 2 && this.#waiterId === id) {
+      } else if (
+        ++this.#ownedBeats >= (this.#watched ? 2 : 1) &&
+        this.#waiterId === id
+      ) {
         // Granted a heartbeat ago and no mail yet: it was lost; claim it.
         this.#unqueue();
         this.#joining = true;
@@ -434,11 +442,15 @@ export class RedisEngine implements Engine<RedisClaim> {
   }
 
   async #waitReplicas(): Promise<void> {
-    const reply = await this.#hub.command([
-      "WAIT",
-      String(this.#replicas),
-      String(Math.floor(this.#lease / 2)),
-    ], this.#lease);
+    const reply = await this.#hub.command(
+      [
+        "WAIT",
+        String(this.#replicas),
+        String(Math.floor(this.#lease / 2)),
+      ],
+      this.#lease,
+      this.#keys.keys[0],
+    );
     if (typeof reply !== "number" || reply < this.#replicas) {
       throw new RedisConnectionError(
         this.#hub.url.masked,

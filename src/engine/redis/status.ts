@@ -6,6 +6,7 @@
  */
 
 import { RedisHub, text } from "./connection.ts";
+import { RedisConnectionError } from "./errors.ts";
 import type { RedisLockInfo } from "./redis_engine.ts";
 import { RedisEngine } from "./redis_engine.ts";
 import type { RedisUrl } from "./url.ts";
@@ -36,6 +37,12 @@ export async function listRedisLocks(
   const hub = RedisHub.use(url);
   try {
     await hub.ready();
+    if (hub.isCluster) {
+      throw new RedisConnectionError(
+        url.masked,
+        "listing the locks of a Redis Cluster is not supported yet",
+      );
+    }
     const names: string[] = [];
     let cursor = "0";
     do {
