@@ -147,7 +147,9 @@ async function main(): Promise<void> {
       await lock.close();
       const m = p50(samples);
       rows.push([
-        `RedisShareLock acquire + release, ${length === 64 ? "64 B" : "64 KiB"}`,
+        `RedisShareLock acquire + release, ${
+          length === 64 ? "64 B" : "64 KiB"
+        }`,
         us(m),
         `${(m / floor).toFixed(2)}×`,
       ]);
