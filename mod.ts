@@ -26,6 +26,14 @@ export {
   type MemoryShareLockOptions,
 } from "./src/lock/memory_share_lock.ts";
 export type { LockGuard, ShareGuardBase } from "./src/front/guard.ts";
+export {
+  MemoryShareSemaphore,
+  type MemoryShareSemaphoreOptions,
+  type SemaphoreHook,
+  type SemaphoreInfo,
+  type SlotInfo,
+} from "./src/lock/memory_share_semaphore.ts";
+export type { SlotGuard } from "./src/front/slot_guard.ts";
 export type {
   ShareGuard,
   ShareHook,

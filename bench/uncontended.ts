@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { MemoryShareLock } from "../mod.ts";
+import { MemoryShareLock, MemoryShareSemaphore } from "../mod.ts";
 import { openDenoFile } from "./deno_file.ts";
 import { libc, LOCK_EX, LOCK_NB, LOCK_UN, openFd } from "./libc.ts";
 import { RUNTIME } from "./proc.ts";
@@ -24,6 +24,9 @@ export const RAW_PAIR = "raw FFI flock(EX|NB) + flock(UN)";
 /** Name of the C row the raw FFI pair is compared with. */
 export const C_PAIR = "C flock(EX|NB) + flock(UN)";
 
+const SLOT_ASYNC = "semaphore (3 slots): await acquire() + await release()";
+const SLOT_SYNC = "semaphore (3 slots): acquireSync() + releaseSync()";
+
 /** Measures the uncontended pairs; `dir` is an empty scratch directory. */
 export async function uncontended(
   dir: string,
@@ -31,6 +34,10 @@ export async function uncontended(
 ): Promise<Row[]> {
   const lock = new MemoryShareLock("uncontended", { length: 64, dir });
   lock.acquireSync().releaseSync(); // files created and mapped before timing
+  const sem = new MemoryShareSemaphore("slots", { slots: 3, length: 64, dir });
+  // Every slot's files created and mapped before timing.
+  const seats = [sem.acquireSync(), sem.acquireSync(), sem.acquireSync()];
+  for (const seat of seats) seat.releaseSync();
   const fd = openFd(join(dir, "raw.lock"));
   const flock = libc.flock;
   const targeted = new Set<string>();
@@ -76,6 +83,21 @@ export async function uncontended(
         }
       },
     },
+    {
+      name: SLOT_ASYNC,
+      async run(n) {
+        for (let i = 0; i < n; i++) {
+          const seat = await sem.acquire();
+          await seat.release();
+        }
+      },
+    },
+    {
+      name: SLOT_SYNC,
+      run(n) {
+        for (let i = 0; i < n; i++) sem.acquireSync().releaseSync();
+      },
+    },
   ];
   for (const op of ops.slice(1, 4)) targeted.add(op.name);
 
@@ -107,8 +129,14 @@ export async function uncontended(
   file?.close();
   libc.close(fd);
   await lock.close();
+  await sem.close();
 
   const raw = quantile(samples.get(RAW_PAIR)!, 0.5);
+  /** A slot's pair is compared with the lock's same pair. */
+  const lockPair: Record<string, string> = {
+    [SLOT_ASYNC]: "await acquire() + await release()",
+    [SLOT_SYNC]: "acquireSync() + releaseSync()",
+  };
   return ops.map((op): Row => {
     const s = samples.get(op.name)!;
     const row: Row = {
@@ -121,7 +149,12 @@ export async function uncontended(
       notes: `${s.length} batches × ${sizes.get(op.name)}`,
     };
     if (op.name === RAW_PAIR) row.baselineRef = C_PAIR;
-    else row.baseline = { name: "raw FFI pair", value: raw };
+    else if (op.name in lockPair) {
+      row.baseline = {
+        name: "the lock's pair",
+        value: quantile(samples.get(lockPair[op.name])!, 0.5),
+      };
+    } else row.baseline = { name: "raw FFI pair", value: raw };
     if (targeted.has(op.name)) row.target = { compare: "<=", ratio: 1.5 };
     return row;
   });

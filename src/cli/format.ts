@@ -35,6 +35,10 @@ export function toJson(scan: Scan): LockStatusJson[] {
     note: lock.note,
     path: lock.path,
     lockPath: lock.lockPath,
+    ...(lock.semaphore === undefined ? {} : { semaphore: lock.semaphore }),
+    ...(lock.slotOf === undefined
+      ? {}
+      : { slotOf: lock.slotOf, slot: lock.slot }),
   }));
 }
 
@@ -63,7 +67,7 @@ export function formatTable(scan: Scan): string {
   }
   if (scan.locks.length === 0) return `${title}\n  (none)`;
   const rows = scan.locks.map((lock) => [
-    lock.name,
+    lock.slotOf === undefined ? lock.name : `  ${lock.name}`,
     lock.tag === null ? "-" : lock.tag === "" ? '""' : lock.tag,
     lock.length === null ? "-" : String(lock.length),
     lock.locked ? "yes" : "no",

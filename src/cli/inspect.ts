@@ -39,6 +39,12 @@ export interface LockStatus {
   readonly lockedBy: "memshare" | "flock" | null;
   /** Anything unusual, in words; `null` when all is normal. */
   readonly note: string | null;
+  /** On a `MemoryShareSemaphore`'s own row: its slots found, and how many are held. */
+  readonly semaphore?: { readonly slots: number; readonly held: number };
+  /** On a semaphore's slot: the semaphore's name. */
+  readonly slotOf?: string;
+  /** On a semaphore's slot: the slot number. */
+  readonly slot?: number;
 }
 
 /** What inspecting needs from the OS; all of it read-only. */

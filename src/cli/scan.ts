@@ -10,6 +10,7 @@ import { checkDirectory } from "./directory.ts";
 import { findLocks } from "./find.ts";
 import { inspectLock, type LockStatus, type Observer } from "./inspect.ts";
 import { readProcLocks } from "./proc_locks.ts";
+import { groupSemaphores } from "./semaphores.ts";
 
 /** The result of one look at a directory. */
 export interface Scan {
@@ -57,5 +58,11 @@ export function scanDirectory(
     const status = inspectLock(files, observer);
     if (status !== null) locks.push(status);
   }
-  return { dir, at, exists, locks, flocksVisible: flocks !== null };
+  return {
+    dir,
+    at,
+    exists,
+    locks: groupSemaphores(locks),
+    flocksVisible: flocks !== null,
+  };
 }
