@@ -216,6 +216,28 @@ describe("in-realm waiting", () => {
     }
   });
 
+  test("acquireSync while a task of this realm waits: the task's wait never takes the lock under it", async () => {
+    const { lock, dispose } = freshLock();
+    const outside = outsideHolder(lock.lockPath);
+    try {
+      const queued = lock.acquire({ timeout: 5_000 });
+      await sleep(20); // the task sleeps in the realm's wait loop
+      outside.release();
+      const guard = lock.acquireSync({ timeout: 1_000 });
+      guard.memory[0] = 7;
+      await sleep(50); // the wait loop wakes and retries while we hold
+      assert.equal(lock.info().recoveries, 0, "the lock was re-taken under us");
+      guard.releaseSync();
+      const next = await queued;
+      assert.equal(next.memory[0], 7);
+      assert.equal(next.recovered, false);
+      await next.release();
+    } finally {
+      outside.close();
+      await dispose();
+    }
+  });
+
   test("tryAcquire and timeout 0 (async or sync) never jump ahead of queued tasks", async () => {
     const { lock, dispose } = freshLock();
     const outside = outsideHolder(lock.lockPath);

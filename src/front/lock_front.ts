@@ -200,6 +200,10 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
     }
     // One try never jumps ahead of this realm's queued tasks (as tryAcquire).
     if (timeout === 0 && this.#queue.length > 0) throw sync.timeoutError(0);
+    // A wait for this realm's queued tasks must not take the lock under us
+    // (through our own handle, it would succeed): it starts again once we
+    // release.
+    this.#stopEngineWait();
     const claim = timeout === 0
       ? this.#tryNow(shared)
       : shared
@@ -390,9 +394,19 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
     }
   }
 
+  /** Ends the engine wait in flight, if any. */
+  #stopEngineWait(): void {
+    if (this.#waitingFor === null) return;
+    this.#engine.stopWaiting();
+    this.#waitingFor = null;
+  }
+
   #granted(claim: C): void {
     if (this.#guard !== null) {
-      throw new Error(`${this.#engine.target}: a grant while held (a bug)`);
+      // Cannot happen: every synchronous take stops the wait first. Were it
+      // to, this realm already holds the lock: nothing to hand out.
+      this.#waitingFor = null;
+      return;
     }
     const shared = this.#waitingFor === "shared";
     this.#waitingFor = null;
