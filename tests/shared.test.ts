@@ -27,7 +27,8 @@ import { freshLock, outsideCanLock } from "./lock_helpers.ts";
 
 const FLOCK = "/usr/bin/flock";
 const PYTHON = "/usr/bin/python3";
-const [READERS, WRITERS, MOST, VIOLATIONS, STOP, STREAMED] = [0, 1, 2, 3, 4, 5];
+// Control words, as tests/fixtures/reader_writer.ts writes them (1: writers in).
+const [READERS, MOST, VIOLATIONS, STOP, STREAMED] = [0, 2, 3, 4, 5];
 const CHILD_MS = EMULATED ? 300_000 : 60_000;
 
 const u32 = (memory: Uint8Array, at = 0) =>
