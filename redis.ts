@@ -44,5 +44,6 @@ export type {
   ShareLock,
 } from "./src/front/share_lock.ts";
 export type { AcquireOptions } from "./src/front/options.ts";
+export type { ShareGuardBase } from "./src/front/guard.ts";
 export { locked } from "./src/front/locked.ts";
 export { LockClosedError, LockTimeoutError } from "./src/errors.ts";
