@@ -40,6 +40,32 @@ export const MAX_WATCHED_SLOTS = 16;
 
 const hubs = new Map<string, RedisHub>();
 
+interface DenoPermissions {
+  permissions: {
+    querySync(descriptor: { name: "sys"; kind: "hostname" }): {
+      state: string;
+    };
+  };
+}
+
+/**
+ * This machine's name, or `null` when Deno was not given
+ * `--allow-sys=hostname` (asked first, so a terminal never prompts).
+ */
+function machineName(): string | null {
+  const deno = (globalThis as { Deno?: DenoPermissions }).Deno;
+  try {
+    if (
+      deno !== undefined &&
+      deno.permissions.querySync({ name: "sys", kind: "hostname" }).state !==
+        "granted"
+    ) return null;
+    return hostname();
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The shared connections to one server (per realm). `RedisHub.use(url)`
  * counts a user; `unuse()` closes the connections after the last one.
@@ -134,9 +160,9 @@ export class RedisHub {
       throw new RedisConnectionError(this.url.masked, "closed");
     }
     this.#client = client;
-    try {
-      this.#host = hostname();
-    } catch { // Deno without --allow-sys=hostname: the address the server sees
+    const name = machineName();
+    if (name !== null) this.#host = name;
+    else { // Deno without --allow-sys=hostname: the address the server sees
       const info = text(await this.command(["CLIENT", "INFO"]));
       this.#host = /\baddr=(\S+):\d+/.exec(info)?.[1] ?? "unknown";
     }
