@@ -75,7 +75,9 @@ interface Holding {
   readonly id: string;
   readonly token: number;
   readonly controller: AbortController;
-  renewTimer: ReturnType<typeof setInterval> | undefined;
+  renewTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once released: a renewal still in flight then changes nothing. */
+  released: boolean;
   deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -357,6 +359,7 @@ export class RedisEngine implements Engine<RedisClaim> {
       token,
       controller: new AbortController(),
       renewTimer: undefined,
+      released: false,
       deadlineTimer: undefined,
     };
     if (this.#want === null || this.#closed) {
@@ -381,15 +384,23 @@ export class RedisEngine implements Engine<RedisClaim> {
     this.#retired = null;
     this.#holding = holding;
     this.#armDeadline(holding, since);
-    holding.renewTimer = setInterval(
-      () => void this.#renew(holding).catch(() => {}),
-      Math.max(100, Math.floor(this.#lease / 3)),
+    // A grant by mail may have waited in the mailbox while this process
+    // was paused: its first renewal comes within a heartbeat, so a lease
+    // that ran out meanwhile aborts the signal soon.
+    const period = Math.max(100, Math.floor(this.#lease / 3));
+    const renewal = () => {
+      holding.renewTimer = setTimeout(renewal, period);
+      void this.#renew(holding).catch(() => {});
+    };
+    holding.renewTimer = setTimeout(
+      renewal,
+      direct ? period : Math.min(period, this.#heartbeat),
     );
     const want = this.#want;
     if (want === null || this.#closed) {
       this.#holding = null;
       this.#buffer = null;
-      clearInterval(holding.renewTimer);
+      clearTimeout(holding.renewTimer);
       clearTimeout(holding.deadlineTimer);
       await this.#leave(id);
       return;
@@ -416,7 +427,7 @@ export class RedisEngine implements Engine<RedisClaim> {
   }
 
   #lost(holding: Holding, reason: string): void {
-    clearInterval(holding.renewTimer);
+    clearTimeout(holding.renewTimer);
     clearTimeout(holding.deadlineTimer);
     if (!holding.controller.signal.aborted) {
       holding.controller.abort(
@@ -433,6 +444,7 @@ export class RedisEngine implements Engine<RedisClaim> {
       String(holding.token),
       String(this.#lease),
     ], Math.floor(this.#lease / 3));
+    if (holding.released) return;
     if (reply === 1) {
       if (!holding.controller.signal.aborted) this.#armDeadline(holding, sent);
     } else {
@@ -474,7 +486,8 @@ export class RedisEngine implements Engine<RedisClaim> {
     const holding = this.#holding;
     if (holding === null || holding.token !== claim.token) return;
     this.#holding = null;
-    clearInterval(holding.renewTimer);
+    holding.released = true;
+    clearTimeout(holding.renewTimer);
     clearTimeout(holding.deadlineTimer);
     const buffer = this.#retired ?? this.#buffer ?? new ArrayBuffer(0);
     this.#buffer = this.#retired = null;
