@@ -53,14 +53,17 @@ local function clear_owner()
   redis.call('HDEL', S, 'owner', 'exp', 'lease', 'host', 'pid', 'tag', 'since', 'grec')
 end
 
--- A holder whose lease ran out loses the lock (the next grant reports it).
+-- A holder whose lease ran out loses the lock (the next grant reports
+-- it). Returns the owner left (false when none).
 local function expire()
-  local exp = redis.call('HGET', S, 'exp')
-  if exp and tonumber(exp) <= now then
+  local h = redis.call('HMGET', S, 'owner', 'exp')
+  if h[1] and tonumber(h[2]) <= now then
     clear_owner()
     redis.call('HSET', S, 'lost', 1)
     redis.call('HINCRBY', S, 'rec', 1)
+    return false
   end
+  return h[1]
 end
 
 local function grant(id, lease, host, pid, tag)
@@ -75,11 +78,14 @@ end
 
 -- With the lock free, grants it to the first waiter whose heartbeat is
 -- alive (dead ones are dropped) and mails it the grant and the bytes.
-local function promote()
-  if redis.call('HEXISTS', S, 'owner') == 1 then return end
+-- \`owner\`: the owner when the caller knows it (false: none). Returns the
+-- owner after (false: none, and nobody queues).
+local function promote(owner)
+  if owner == nil then owner = redis.call('HGET', S, 'owner') end
+  if owner then return owner end
   for _ = 1, 10000 do
     local id = redis.call('LPOP', Q)
-    if not id then return end
+    if not id then return false end
     local hb = tonumber(redis.call('HGET', HB, id) or '0')
     local meta = redis.call('HGET', M, id)
     redis.call('HDEL', HB, id)
@@ -90,9 +96,10 @@ local function promote()
       local mb = MBP .. id
       redis.call('RPUSH', mb, token .. ':' .. rec .. ':' .. (redis.call('GET', D) or ''))
       redis.call('PEXPIRE', mb, m.lease + 60000)
-      return
+      return id
     end
   end
+  return redis.call('HGET', S, 'owner')
 end
 
 local function holder()
@@ -114,9 +121,7 @@ end
  */
 const ACQUIRE = `${PRELUDE}
 local id, lease, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-expire()
-promote()
-if redis.call('HEXISTS', S, 'owner') == 0 and redis.call('LLEN', Q) == 0 then
+if not promote(expire()) then -- free, and nobody queues
   local token, rec = grant(id, lease, ARGV[5], ARGV[6], ARGV[7])
   return {1, token, rec, redis.call('GET', D) or ''}
 end
@@ -134,9 +139,7 @@ return {0, holder()}
  */
 const HEARTBEAT = `${PRELUDE}
 local id, ttl = ARGV[2], tonumber(ARGV[3])
-expire()
-promote()
-if redis.call('HGET', S, 'owner') == id then return {2} end
+if promote(expire()) == id then return {2} end
 if redis.call('HEXISTS', HB, id) == 1 then
   redis.call('HSET', HB, id, now + ttl)
   return {0, holder()}
@@ -145,8 +148,7 @@ if redis.call('LLEN', MBP .. id) > 0 then return {2} end
 redis.call('RPUSH', Q, id)
 redis.call('HSET', M, id, ARGV[4])
 redis.call('HSET', HB, id, now + ttl)
-promote()
-if redis.call('HGET', S, 'owner') == id then return {2} end
+if promote() == id then return {2} end
 return {3, holder()}
 `;
 
@@ -165,8 +167,7 @@ if redis.call('HGET', S, 'owner') == id then
   clear_owner()
   had = 1
 end
-expire()
-promote()
+promote(expire())
 return had
 `;
 
@@ -191,8 +192,7 @@ if is_holder(ARGV[2], ARGV[3]) then
   redis.call('HSET', S, 'exp', now + tonumber(ARGV[4]))
   return 1
 end
-expire()
-promote()
+promote(expire())
 return 0
 `;
 
@@ -202,15 +202,14 @@ return 0
  * nothing → 0 (lost).
  */
 const RELEASE = `${PRELUDE}
-local ok = 0
 if is_holder(ARGV[2], ARGV[3]) then
   redis.call('SETRANGE', D, 0, ARGV[4])
   clear_owner()
-  ok = 1
+  promote(false)
+  return 1
 end
-expire()
-promote()
-return ok
+promote(expire())
+return 0
 `;
 
 /**
