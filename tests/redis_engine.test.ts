@@ -274,7 +274,7 @@ describe("Redis engine, lost mail", { skip }, () => {
       const started = Date.now();
       const got = await waiting;
       assert.ok(
-        Date.now() - started < 5 * 200 + 500,
+        Date.now() - started < 3_000, // two heartbeats of 200 ms, with room for a loaded machine
         `${Date.now() - started} ms`,
       );
       assert.equal(got.token, held.token + 1);
@@ -458,7 +458,7 @@ describe("Redis engine across processes", { skip }, () => {
           const started = Date.now();
           const next = await take(e, 10_000);
           const waited = Date.now() - started;
-          assert.ok(waited < 1_000 + 1_000, `waited ${waited} ms`);
+          assert.ok(waited < 1_000 + 2_000, `waited ${waited} ms`); // lease + margin
           assert.equal(next.recovered, true);
           assert.ok(next.token > Number(token));
           assert.equal(
@@ -543,7 +543,7 @@ describe("Redis engine across processes", { skip }, () => {
       await put(e, held);
       const got = await lateWait;
       assert.ok(
-        Date.now() - started < 500,
+        Date.now() - started < 2_000, // no wait for the dead ones' lease
         "granted to the live waiter at once",
       );
       assert.equal(got.recovered, false);

@@ -58,10 +58,10 @@ describe("many waits", { skip }, () => {
         lags.push(performance.now() - t - 5);
       }
       lags.sort((a, b) => a - b);
-      assert.ok(lags[10] < 20, `timer lag p50 ${lags[10]} ms`);
+      assert.ok(lags[10] < 50, `timer lag p50 ${lags[10]} ms`);
       const t = performance.now();
       await waiters[0].info();
-      assert.ok(performance.now() - t < 200, "info() answered promptly");
+      assert.ok(performance.now() - t < 1_000, "info() answered promptly");
       await Promise.all(guards.map((g) => g.release()));
       const results = await Promise.all(done);
       assert.equal(results.length, LOCKS * EACH);

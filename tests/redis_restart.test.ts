@@ -104,7 +104,7 @@ describe("Redis server restarts", { skip }, () => {
           );
           assert.ok(error instanceof RedisConnectionError, String(error));
           assert.match(error.message, /redis:\/\/127\.0\.0\.1:\d+/);
-          assert.ok(Date.now() - started < 5_000, "the waiter learned it soon");
+          assert.ok(Date.now() - started < 8_000, "the waiter learned it soon");
           await assert.rejects(put(a, held));
           await sleep(2_100); // the lease runs out locally
           assert.equal(held.signal.aborted, true);
@@ -156,7 +156,7 @@ describe("Redis server restarts", { skip }, () => {
         await assert.rejects(guard.release(), RedisConnectionError);
         assert.equal(guard.signal.aborted, true);
         await other;
-        assert.ok(Date.now() - started < 2_500, `${Date.now() - started} ms`);
+        assert.ok(Date.now() - started < 3_000, `${Date.now() - started} ms`);
         const third = lock.acquire({ timeout: 800 });
         const t = Date.now();
         await assert.rejects(
@@ -164,7 +164,7 @@ describe("Redis server restarts", { skip }, () => {
           (e: Error) =>
             e instanceof LockTimeoutError || e instanceof RedisConnectionError,
         );
-        assert.ok(Date.now() - t < 2_000, `${Date.now() - t} ms`);
+        assert.ok(Date.now() - t < 3_000, `${Date.now() - t} ms`);
       } finally {
         await lock.close();
         await server.stop();
