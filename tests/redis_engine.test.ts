@@ -189,6 +189,35 @@ describe("Redis engine, one process", { skip }, () => {
     }
   });
 
+  test("one try (wait with once): the lock when free, else busy, never queued", async () => {
+    const server = await startRedis();
+    const a = engine(server.url, "once");
+    const b = engine(server.url, "once");
+    const tryOnce = (e: RedisEngine) =>
+      new Promise<RedisClaim>((resolve, reject) =>
+        e.wait({ granted: resolve, failed: reject }, true)
+      );
+    try {
+      const first = await tryOnce(a);
+      assert.equal(first.token, 1);
+      const error = await tryOnce(b).then(
+        () => assert.fail("granted while held"),
+        (e) => e,
+      );
+      assert.ok(error instanceof LockTimeoutError, String(error));
+      assert.match(error.message, /is busy \(held by pid/);
+      assert.equal((await b.info()).waiting, 0);
+      await put(a, first);
+      const second = await tryOnce(b);
+      assert.equal(second.token, 2);
+      await put(b, second);
+    } finally {
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
+  });
+
   test("timeoutError names the holder's host, pid and tag", async () => {
     const server = await startRedis();
     const a = engine(server.url, "named");

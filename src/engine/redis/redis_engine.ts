@@ -167,13 +167,17 @@ export class RedisEngine implements Engine<RedisClaim> {
     this.#ops = this.#ops.then(step).catch(() => {});
   }
 
-  /** See `Engine.wait`. */
-  wait(callbacks: WaitCallbacks<RedisClaim>): void {
+  /**
+   * See `Engine.wait`. With `once`, one attempt that never queues: the
+   * lock when it is free and nobody queues for it, else `failed` with
+   * `timeoutError(0)` (what `acquire({ timeout: 0 })` needs).
+   */
+  wait(callbacks: WaitCallbacks<RedisClaim>, once = false): void {
     if (this.#want !== null || this.#closed) return;
     this.#want = callbacks;
     if (this.#waiterId !== null || this.#joining) return;
     this.#joining = true;
-    this.#serial(() => this.#join());
+    this.#serial(() => this.#join(once));
   }
 
   #fail(error: unknown): void {
@@ -182,7 +186,7 @@ export class RedisEngine implements Engine<RedisClaim> {
     want?.failed(error);
   }
 
-  async #join(): Promise<void> {
+  async #join(once = false): Promise<void> {
     const id = `${this.#engineId}.${++this.#seq}`;
     let reply: Reply;
     try {
@@ -198,6 +202,7 @@ export class RedisEngine implements Engine<RedisClaim> {
           this.#hub.host,
           String(process.pid),
           this.#tag,
+          once ? "1" : "0",
         ], this.#stepTimeout);
       } catch (error) {
         // It may have run: leave, so a grant it made is passed on.
@@ -217,6 +222,10 @@ export class RedisEngine implements Engine<RedisClaim> {
         return;
       }
       this.#lastHolder = parseHolder(reply[1]);
+      if (once) {
+        this.#fail(this.timeoutError(0));
+        return;
+      }
     } catch (error) {
       this.#fail(error);
       return;

@@ -115,9 +115,9 @@ end
 `;
 
 /**
- * ACQUIRE(mbp, id, lease, hbTtl, host, pid, tag): takes the lock when it is
- * free and nobody queues (→ `{1, token, recovered, bytes}`), else queues
- * `id` (→ `{0, holder}`).
+ * ACQUIRE(mbp, id, lease, hbTtl, host, pid, tag, once): takes the lock when
+ * it is free and nobody queues (→ `{1, token, recovered, bytes}`), else
+ * queues `id` (→ `{0, holder}`); with `once` = 1 it never queues.
  */
 const ACQUIRE = `${PRELUDE}
 local id, lease, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -125,6 +125,7 @@ if not promote(expire()) then -- free, and nobody queues
   local token, rec = grant(id, lease, ARGV[5], ARGV[6], ARGV[7])
   return {1, token, rec, redis.call('GET', D) or ''}
 end
+if ARGV[8] == '1' then return {0, holder()} end -- one try: never queues
 redis.call('RPUSH', Q, id)
 redis.call('HSET', M, id, cjson.encode({lease = lease, host = ARGV[5], pid = ARGV[6], tag = ARGV[7]}))
 redis.call('HSET', HB, id, now + ttl)
