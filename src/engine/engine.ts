@@ -116,3 +116,51 @@ export interface SharedEngine<C extends Claim = Claim> {
   /** Ends one shared hold of this realm. */
   releaseShared(claim: C): void;
 }
+
+/**
+ * An engine that can serve condition waits (`guard.waitUntil`): let go of
+ * the lock between two looks at the bytes without ending the holder's turn
+ * for the front (no release hooks), and sleep until another holder has had
+ * a turn. The local engine is one.
+ *
+ * @example
+ * ```ts ignore
+ * const mark = engine.suspend(claim, true);
+ * const stop = engine.waitForTurn(mark, () => retake());
+ * ```
+ */
+export interface ConditionEngine<C extends Claim = Claim> {
+  /**
+   * Releases the lock held by `claim` for a condition wait. `changed`:
+   * whether the holder may have changed the bytes since it took the lock
+   * (then it ends a turn and wakes other condition waiters; a waiter whose
+   * predicate stayed false passes `false`, so waiters never wake each
+   * other in a loop). Returns the mark to wait past.
+   */
+  suspend(claim: C, changed: boolean): number;
+  /**
+   * Calls `woken` once, after another holder has ended a turn since `mark`
+   * (or a client that does not take part in turns has held the lock and
+   * let it go). Returns a function that stops waiting (`woken` is then
+   * never called).
+   */
+  waitForTurn(mark: number, woken: () => void): () => void;
+  /** Blocks the thread until such a turn or `ms` pass; whether one came. */
+  waitForTurnSync(mark: number, ms: number): boolean;
+}
+
+/**
+ * An engine whose lock may keep its bytes twice and publish them whole at
+ * release (atomic commit): the holder works on a copy, `discard` drops it.
+ *
+ * @example
+ * ```ts ignore
+ * if (engine.atomic) engine.discard();
+ * ```
+ */
+export interface AtomicEngine {
+  /** Whether this lock was made with atomic commit. */
+  readonly atomic: boolean;
+  /** While held: makes the working copy the published bytes again. */
+  discard(): void;
+}

@@ -15,7 +15,16 @@ import type {
   WaitCallbacks,
 } from "../engine/engine.ts";
 import { LockClosedError, LockHeldError } from "../errors.ts";
-import { type GuardOwner, markReleased, type ShareGuardBase } from "./guard.ts";
+import { conditionOwner } from "./condition_owner.ts";
+import { engineKinds, needShared, needSync } from "./engine_kinds.ts";
+import {
+  type GuardOwner,
+  markReleased,
+  resumeGuard,
+  sharedOwner,
+  type ShareGuardBase,
+  suspendGuard,
+} from "./guard.ts";
 import {
   enterWithHooks,
   enterWithHooksSync,
@@ -66,20 +75,40 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
   /** What the engine wait in flight is for (`null`: none). */
   #waitingFor: "exclusive" | "shared" | null = null;
   #closing: Promise<void> | null = null;
+  /** Condition waits of this realm's guards, told when `close()` begins. */
+  readonly #closeListeners = new Set<() => void>();
   #closed = false;
   #idle: (() => void)[] = [];
 
   /** A front over `engine`; a `SyncEngine` also serves the synchronous methods. */
   constructor(engine: Engine<C>, settings: FrontSettings<C, G, L>) {
     this.#engine = engine;
-    this.#sync = "tryClaim" in engine ? engine as SyncEngine<C> : null;
-    this.#shared = "tryClaimShared" in engine
-      ? engine as unknown as SharedEngine<C>
-      : null;
+    const { sync, shared, condition, atomic } = engineKinds(engine);
+    this.#sync = sync;
+    this.#shared = shared;
     this.#settings = settings;
     this.#owner = {
       release: (guard, sync) => this.#release(guard, sync),
       region: () => this.#engine.region(),
+      discard: atomic === null ? undefined : (guard) => {
+        if (guard !== this.#guard) {
+          throw new TypeError("discard() after release");
+        }
+        atomic.discard();
+      },
+      condition: condition === null
+        ? undefined
+        : conditionOwner(engine, condition, {
+          timeout: settings.timeout,
+          letGo: (guard, suspend, sync) => this.#letGo(guard, suspend, sync),
+          takeBack: (guard) =>
+            this.#request({ timeout: Infinity }, false, guard as G),
+          takeBackSync: (guard) => {
+            this.assertOpen();
+            this.#begin(this.#syncEngine().claimSync(Infinity)!, guard as G);
+          },
+          closeListeners: this.#closeListeners,
+        }),
     };
     this.#callbacks = {
       granted: (claim) => this.#granted(claim),
@@ -136,7 +165,12 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
     return this.#tryOnce(true);
   }
 
-  #request(options: AcquireOptions | undefined, shared: boolean): Promise<G> {
+  /** `resumes`: a condition wait's guard taking the lock back (no timeout, no hooks). */
+  #request(
+    options: AcquireOptions | undefined,
+    shared: boolean,
+    resumes?: G,
+  ): Promise<G> {
     // Not `async`: the uncontended path returns a settled promise without
     // the extra promise steps an async function adds (measured in bench/).
     try {
@@ -156,8 +190,8 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
         const claim = this.#tryNow(shared);
         if (claim !== null && claim !== undefined) {
           if (shared) return Promise.resolve(this.#beginShared(claim));
-          return this.acquireHooks.length === 0
-            ? Promise.resolve(this.#begin(claim))
+          return this.acquireHooks.length === 0 || resumes !== undefined
+            ? Promise.resolve(this.#begin(claim, resumes))
             : this.#enter(claim);
         }
       }
@@ -175,6 +209,7 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
           () => this.#engine.timeoutError(timeout),
           shared,
         );
+        waiter.resumes = resumes;
         waiter.onLeave = () => this.#queueChanged();
         this.#pump();
       });
@@ -245,6 +280,7 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
 
   async #close(): Promise<void> {
     this.#queue.rejectAll(new LockClosedError(this.#engine.target));
+    for (const closing of [...this.#closeListeners]) closing();
     this.#engine.stopWaiting();
     this.#waitingFor = null;
     while (this.#guard !== null || this.#readers > 0) {
@@ -256,51 +292,53 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
   }
 
   #syncEngine(): SyncEngine<C> {
-    if (this.#sync === null) {
-      throw new TypeError(
-        `${this.#engine.target} has no synchronous acquire; use await acquire()`,
-      );
-    }
-    return this.#sync;
+    return needSync(this.#sync, this.#engine.target);
   }
 
   #sharedEngine(): SharedEngine<C> {
-    if (this.#shared === null) {
-      throw new TypeError(`${this.#engine.target} has no shared holds`);
-    }
-    return this.#shared;
+    return needShared(this.#shared, this.#engine.target);
   }
 
-  /** Makes the guard of a fresh claim. */
-  #begin(claim: C): G {
-    const guard = this.#settings.makeGuard(claim, this.#owner);
+  /** Makes the guard of a fresh claim (or gives a condition wait's guard its new hold). */
+  #begin(claim: C, resumes?: G): G {
+    const guard = resumes ?? this.#settings.makeGuard(claim, this.#owner);
+    if (resumes !== undefined) resumeGuard(resumes, claim);
     this.#guard = guard;
     this.#claim = claim;
     return guard;
   }
 
-  /**
-   * Makes a shared guard. Its memory is its own copy of the region, taken
-   * at first use: what a shared holder writes never reaches the region, and
-   * (unlike a read-only mapping) a write cannot crash the process. On
-   * release the copy is detached like an exclusive guard's view.
-   */
+  /** Makes a shared guard: its memory is its own copy (see `sharedOwner`). */
   #beginShared(claim: C): G {
-    let copy: ArrayBuffer | null = null;
-    const owner: GuardOwner = {
-      region: () => (copy ??= this.#engine.region().slice(0)),
-      release: (guard) => {
-        if (markReleased(guard) && copy !== null) copy.transfer(0);
+    this.#readers++;
+    return this.#settings.makeGuard(
+      claim,
+      sharedOwner(() => this.#engine.region(), () => {
         this.#readers--;
         try {
           this.#shared!.releaseShared(claim);
         } finally {
           this.#released();
         }
-      },
-    };
-    this.#readers++;
-    return this.#settings.makeGuard(claim, owner);
+      }),
+    );
+  }
+
+  /** A condition wait lets go without ending the turn (no hooks); the queue moves on unless `sync`. */
+  #letGo(
+    guard: ShareGuardBase,
+    suspend: (claim: C) => number,
+    sync: boolean,
+  ): number {
+    if (guard !== this.#guard) {
+      throw new TypeError("waitUntil() while this guard does not hold");
+    }
+    this.assertOpen();
+    if (suspendGuard(guard)) this.#engine.retireRegion();
+    const mark = suspend(this.#claim!);
+    this.#guard = this.#claim = null;
+    if (!sync) this.#released();
+    return mark;
   }
 
   #enter(claim: C): Promise<G> {
@@ -425,8 +463,8 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
       this.#pump();
       return;
     }
-    if (this.acquireHooks.length === 0) {
-      waiter.succeed(this.#begin(claim));
+    if (this.acquireHooks.length === 0 || waiter.resumes !== undefined) {
+      waiter.succeed(this.#begin(claim, waiter.resumes));
       return;
     }
     this.#enter(claim).then(

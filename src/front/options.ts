@@ -32,6 +32,7 @@ const OPTION_NAMES = new Set([
   "mode",
   "onAcquire",
   "onRelease",
+  "atomic",
 ]);
 const PYTHON_NAMES: Record<string, string> = {
   tag_name: "tagName",
@@ -157,6 +158,19 @@ export function checkMode(mode: unknown): number {
     );
   }
   return mode;
+}
+
+/** `atomic`: a boolean or undefined (`false`). */
+export function checkAtomic(atomic: unknown): boolean {
+  if (atomic === undefined) return false;
+  if (typeof atomic !== "boolean") {
+    throw new TypeError(
+      `MemoryShareLock option "atomic" must be true or false, got ${
+        describe(atomic)
+      }`,
+    );
+  }
+  return atomic;
 }
 
 /** `tagName`: any string. */

@@ -9,7 +9,11 @@
 import type { AcquireOptions } from "./options.ts";
 
 /**
- * A held lock of any engine.
+ * A held lock of any engine. Engine-specific guards add more: the local
+ * lock's exclusive `LockGuard` adds `releaseSync()`, `waitUntil()` /
+ * `waitUntilSync()` (condition waits) and `discard()` (atomic commit);
+ * semaphore slots and `RedisShareGuard` have no `waitUntil`, and on a shared
+ * hold (also a `LockGuard`) it throws a `TypeError`.
  *
  * @example
  * ```ts ignore

@@ -18,10 +18,13 @@ export interface Waiter<T> {
   fail(error: unknown): void;
   /** Called when it leaves the queue by timeout or abort. */
   onLeave?: () => void;
+  /** A condition wait's guard taking the lock back, when it is one. */
+  resumes?: T;
 }
 
 class QueuedWaiter<T> implements Waiter<T> {
   onLeave?: () => void;
+  resumes?: T;
   timer: ReturnType<typeof setTimeout> | undefined;
   abort: (() => void) | undefined;
   signal: AbortSignal | undefined;

@@ -13,6 +13,8 @@ import { LockFront } from "../front/lock_front.ts";
 import { LockGuard } from "../front/guard.ts";
 import {
   type AcquireOptions,
+  acquireTimeout,
+  checkAtomic,
   checkHook,
   checkLength,
   checkMode,
@@ -46,6 +48,14 @@ export interface MemoryShareLockOptions {
   onAcquire?: Hook;
   /** Runs right before the lock is released. */
   onRelease?: Hook;
+  /**
+   * Atomic commit: the region is kept twice in the data file; `guard.memory`
+   * is a working copy, published whole at release with one atomic store, so
+   * a holder killed at any moment leaves the last published bytes whole.
+   * Fixed at the file's creation, like its length: every process must agree.
+   * Default `false`.
+   */
+  atomic?: boolean;
 }
 
 /** What `info()` reports. */
@@ -68,7 +78,7 @@ export interface LockInfo {
   acquisitions: number;
   /** How many times a holder found the previous one dead. */
   recoveries: number;
-  /** How many memshare processes hold the lock shared now (up to 28 are named). */
+  /** How many memshare processes hold the lock shared now (up to 27 are named). */
   readers: number;
   /** Their pids (this process's too, while it holds shared). */
   readerPids: number[];
@@ -81,7 +91,7 @@ let registry: Registry<MemoryShareLock> | undefined;
  * A named lock shared by processes, with a small shared memory region handed
  * from holder to holder.
  *
- * Files: `DIR/NAME` (a 128-byte header, then `length` bytes, memory-mapped)
+ * Files: `DIR/NAME` (a 256-byte header, then `length` bytes — twice with `atomic` — memory-mapped)
  * and `DIR/NAME.lock` (an exclusive `flock`; interoperates with Python's
  * `filelock.FileLock` and `flock(1)` on the same path).
  *
@@ -109,6 +119,8 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
   readonly timeout!: number;
   /** Permission bits of created files. */
   readonly mode!: number;
+  /** Whether the region is published whole at release (`atomic` option). */
+  readonly atomic!: boolean;
 
   readonly #engine!: LocalEngine;
   readonly #front!: LockFront<Claim, LockGuard, MemoryShareLock>;
@@ -140,6 +152,7 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
       ? Infinity
       : checkTimeout(options.timeout, `MemoryShareLock option "timeout"`);
     const mode = options.mode === undefined ? 0o600 : checkMode(options.mode);
+    const atomic = checkAtomic(options.atomic);
     const onAcquire = checkHook(
       options.onAcquire,
       `MemoryShareLock option "onAcquire"`,
@@ -152,7 +165,13 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
     registry ??= new Registry(platform.os === "windows");
     const existing = registry.get(paths.path);
     if (existing !== undefined) {
-      existing.#checkAgrees(options, { length, tagName, timeout, mode });
+      existing.#checkAgrees(options, {
+        length,
+        tagName,
+        timeout,
+        mode,
+        atomic,
+      });
       return existing;
     }
 
@@ -162,7 +181,15 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
     this.tagName = tagName;
     this.timeout = timeout;
     this.mode = mode;
-    this.#engine = new LocalEngine(platform, paths, length, mode, tagName);
+    this.atomic = atomic;
+    this.#engine = new LocalEngine(
+      platform,
+      paths,
+      length,
+      mode,
+      tagName,
+      atomic,
+    );
     this.#front = new LockFront(this.#engine, {
       lock: this as MemoryShareLock,
       timeout,
@@ -190,6 +217,37 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
    */
   acquire(options?: AcquireOptions): Promise<LockGuard> {
     return this.#front.acquire(options);
+  }
+
+  /**
+   * Acquires, then waits holding the lock until `predicate(memory)` is true
+   * (`guard.waitUntil`); one `timeout` covers both. Resolves holding the
+   * lock with the predicate true; on timeout or abort rejects holding
+   * nothing.
+   *
+   * @example
+   * ```ts ignore
+   * await using guard = await windowLock.acquireWhen((memory) => memory[0] === MAIL, { timeout: 10_000 });
+   * ```
+   */
+  async acquireWhen(
+    predicate: (memory: Uint8Array) => boolean,
+    options?: AcquireOptions,
+  ): Promise<LockGuard> {
+    const start = performance.now();
+    const timeout = acquireTimeout(options, this.timeout, "acquireWhen");
+    const guard = await this.#front.acquire(options);
+    try {
+      const left = timeout - (performance.now() - start);
+      await guard.waitUntil(predicate, {
+        timeout: Math.max(0, left),
+        signal: options?.signal,
+      });
+    } catch (error) {
+      await guard.release();
+      throw error;
+    }
+    return guard;
   }
 
   /**
@@ -281,7 +339,13 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
     options?: AcquireOptions,
   ): Promise<T> {
     await using guard = await this.#front.acquire(options);
-    return await fn(guard.memory, guard);
+    try {
+      return await fn(guard.memory, guard);
+    } catch (error) {
+      // A turn that failed halfway publishes nothing, as if killed there.
+      if (this.atomic && !guard.released) guard.discard();
+      throw error;
+    }
   }
 
   /**
@@ -398,6 +462,7 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
       tagName: string;
       timeout: number;
       mode: number;
+      atomic: boolean;
     },
   ): void {
     const conflicts: string[] = [];
@@ -418,6 +483,7 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
       compare("timeout", this.timeout, resolved.timeout);
     }
     if (given.mode !== undefined) compare("mode", this.mode, resolved.mode);
+    compare("atomic", this.atomic, resolved.atomic);
     if (given.onAcquire !== undefined) {
       compare("onAcquire", this.#onAcquire, given.onAcquire);
     }

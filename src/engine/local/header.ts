@@ -22,11 +22,15 @@
  * | 128 | u32 | mode flags, fixed at creation: bit 0 = atomic commit (the region is kept twice) |
  * | 132 | u32 | atomic commit: which copy (0 or 1) holds the published bytes |
  * | 136 | i32 | pid of a waiting exclusive acquirer: new shared acquirers wait behind it |
- * | 140 | u32 | reserved (0) |
- * | 144 | 28×i32 | pids of memshare processes holding the lock shared, 0 = free slot |
+ * | 140 | u32 | turns: bumped by every release after which the bytes may differ (not by a condition waiter whose predicate stayed false); condition waiters sleep on it (futex word) |
+ * | 144 | 27×i32 | pids of memshare processes holding the lock shared, 0 = free slot |
+ * | 252 | u32 | condition waiters sleeping on the turns word |
  *
  * Layout 1 was the first 128 bytes alone. The user region starts at 256:
  * 8-byte aligned, and away from the cache lines of the state and wake words.
+ * With atomic commit the region is there twice: copy 0 at 256, copy 1 at
+ * 256 + the length rounded up to 8; the published word says which one holds
+ * the bytes the last turn published, the other is the holder's working copy.
  *
  * @module
  */
@@ -60,10 +64,14 @@ const W_FLAGS = 32;
 export const PUBLISHED_WORD = 33;
 /** Index in `Header.words` of the waiting exclusive acquirer's pid. */
 export const WRITER_WAITING_WORD = 34;
+/** Index in `Header.words` of the turns word (futex word of condition waiters). */
+export const TURNS_WORD = 35;
 /** Index in `Header.words` of the first shared holder's pid slot. */
 export const READERS_WORD = 36;
 /** How many shared holders the header names (more may hold; `info()` lists these). */
-export const READER_SLOTS = 28;
+export const READER_SLOTS = 27;
+/** Index in `Header.words` of the count of condition waiters sleeping on the turns word. */
+export const CONDITION_WAITERS_WORD = 63;
 /** Mode flag: the region is kept twice and published whole at release. */
 export const FLAG_ATOMIC = 1;
 // Float64 indexes.

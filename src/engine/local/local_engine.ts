@@ -9,17 +9,21 @@
 import type { Platform } from "../../ffi/platform.ts";
 import { LockTimeoutError } from "../../errors.ts";
 import type {
+  AtomicEngine,
   Claim,
+  ConditionEngine,
   SharedEngine,
   SyncEngine,
   WaitCallbacks,
 } from "../engine.ts";
+import { AtomicCopies } from "./atomic_copies.ts";
 import { BUSY, claimHeader, STALE } from "./claim.ts";
 import type { Header } from "./header.ts";
 import type { ResolvedPaths } from "./paths.ts";
 import { SharedFiles } from "./shared_files.ts";
 import { SharedHolds } from "./shared_holds.ts";
 import { pollDelay, SLICE_MS } from "./wait_loop.ts";
+import { endTurn, turnsNow, TurnWait } from "./turns.ts";
 import { Waiting, wakeWaiters } from "./wake.ts";
 
 /**
@@ -77,7 +81,12 @@ interface LocalClaim extends Claim {
  * if (claim !== null) engine.release(claim);
  * ```
  */
-export class LocalEngine implements SyncEngine<Claim>, SharedEngine<Claim> {
+export class LocalEngine
+  implements
+    SyncEngine<Claim>,
+    SharedEngine<Claim>,
+    ConditionEngine<Claim>,
+    AtomicEngine {
   /** The data file's path. */
   readonly target: string;
   readonly #platform: Platform;
@@ -89,6 +98,10 @@ export class LocalEngine implements SyncEngine<Claim>, SharedEngine<Claim> {
   #callbacks: WaitCallbacks<Claim> | null = null;
   /** What the wait in flight is for. */
   #sharedWait = false;
+  /** Whether this realm holds the lock exclusively now. */
+  #held = false;
+  /** Atomic commit's two copies (`null` without `atomic`). */
+  readonly #copies: AtomicCopies | null;
 
   /** Describes the lock's files; opens nothing. */
   constructor(
@@ -97,11 +110,20 @@ export class LocalEngine implements SyncEngine<Claim>, SharedEngine<Claim> {
     length: number,
     mode: number,
     tagName: string,
+    atomic = false,
   ) {
     this.target = paths.path;
     this.#platform = platform;
     this.#pid = platform.pid();
-    this.#files = new SharedFiles(platform, paths, length, mode, tagName);
+    this.#files = new SharedFiles(
+      platform,
+      paths,
+      length,
+      mode,
+      tagName,
+      atomic,
+    );
+    this.#copies = atomic ? new AtomicCopies(this.#files) : null;
     this.#waiting = new Waiting(this.#files, platform, () => this.#attempt());
     this.#shared = new SharedHolds(this.#files, platform, this.#pid);
   }
@@ -205,17 +227,69 @@ export class LocalEngine implements SyncEngine<Claim>, SharedEngine<Claim> {
     this.#shared.clearWriterWaiting();
   }
 
-  /** Header free → OS unlock → wake another process's waiter. */
-  release(_claim: Claim): void {
-    const files = this.#files;
-    files.header!.clearHolder();
-    this.#platform.unlock(files.lockHandle);
-    wakeWaiters(files, this.#platform, this.#waiting.counted);
+  /** End the turn (wakes condition waiters) → header free → OS unlock → wake another process's waiter. */
+  release(claim: Claim): void {
+    this.suspend(claim, true);
   }
 
-  /** The zero-copy buffer over the mapped user region. */
+  /** Releases for a condition wait; `changed`: the turn may have changed the bytes. Returns the turns mark. */
+  suspend(_claim: Claim, changed: boolean): number {
+    const files = this.#files;
+    const header = files.header!;
+    this.#held = false;
+    // Atomic: publish (one store) before anyone else can hold.
+    this.#copies?.end(changed);
+    // The turn ends, and the mark is read, while we still hold: a turn by
+    // the next holder must come after the mark.
+    if (changed) endTurn(header, files, this.#platform);
+    const mark = turnsNow(header);
+    header.clearHolder();
+    this.#platform.unlock(files.lockHandle);
+    wakeWaiters(files, this.#platform, this.#waiting.counted);
+    return mark;
+  }
+
+  /** Calls `woken` once a turn ends after `mark`; returns a function that stops waiting. */
+  waitForTurn(mark: number, woken: () => void): () => void {
+    const wait = this.#turnWait(mark);
+    wait.start(woken);
+    return () => wait.stop();
+  }
+
+  /** Blocks until a turn ends after `mark` or `ms` pass; whether one did. */
+  waitForTurnSync(mark: number, ms: number): boolean {
+    const wait = this.#turnWait(mark);
+    try {
+      return wait.sleepSync(ms);
+    } finally {
+      wait.stop();
+    }
+  }
+
+  #turnWait(mark: number): TurnWait {
+    return new TurnWait(
+      this.#files,
+      this.#platform,
+      mark,
+      () => this.#held || this.#shared.count > 0,
+    );
+  }
+
+  /** The zero-copy buffer over the mapped user region (atomic: the working copy, or for shared holds the published one). */
   region(): ArrayBuffer {
-    return this.#files.region();
+    const copies = this.#copies;
+    if (copies === null) return this.#files.region();
+    return this.#held ? copies.working() : copies.published();
+  }
+
+  /** Whether the region is kept twice and published whole at release. */
+  get atomic(): boolean {
+    return this.#copies !== null;
+  }
+
+  /** Atomic: the working copy holds the published bytes again. */
+  discard(): void {
+    this.#copies?.discard();
   }
 
   /** Detaches every view of the region buffer handed out so far. */
@@ -359,6 +433,7 @@ export class LocalEngine implements SyncEngine<Claim>, SharedEngine<Claim> {
         const claim = this.#claim;
         claim.recovered = result.recovered;
         claim.token = token;
+        this.#held = true;
         return claim;
       }
       platform.unlock(files.lockHandle);

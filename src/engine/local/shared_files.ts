@@ -18,7 +18,7 @@ import {
 } from "../../ffi/platform.ts";
 import type { FileId } from "../../ffi/platform.ts";
 import { LockFileError } from "../../errors.ts";
-import { Header, HEADER_SIZE } from "./header.ts";
+import { FLAG_ATOMIC, Header, HEADER_SIZE } from "./header.ts";
 import { explain, explained } from "./lock_file_errors.ts";
 import { checkData, checkRegular, statPath } from "./file_checks.ts";
 import { prepareLockDirectory } from "./lock_directory.ts";
@@ -52,6 +52,9 @@ export class SharedFiles {
   /** The lock directory, held with a shared flock so age-based cleaners skip it. */
   #directoryHold: Handle | null = null;
   #region: ArrayBuffer | null = null;
+  /** Atomic commit: the guard-facing buffers of copy 0 and 1, and the engine's own views of them. */
+  readonly #copies: (ArrayBuffer | null)[] = [null, null];
+  readonly #copyBytes: (Uint8Array | null)[] = [null, null];
   /** Whether our length and tag were recorded in the header (under the lock). */
   #adopted = false;
   #directoryChecked = false;
@@ -60,6 +63,10 @@ export class SharedFiles {
   readonly #length: number;
   readonly #mode: number;
   readonly #tagName: string;
+  /** Whether the region is kept twice (atomic commit). */
+  readonly atomic: boolean;
+  /** Bytes from one copy to the next: the length rounded up to 8. */
+  readonly #stride: number;
 
   /** Describes the files; opens nothing. */
   constructor(
@@ -68,12 +75,20 @@ export class SharedFiles {
     length: number,
     mode: number,
     tagName: string,
+    atomic = false,
   ) {
     this.#platform = platform;
     this.#paths = paths;
     this.#length = length;
     this.#mode = mode;
     this.#tagName = tagName;
+    this.atomic = atomic;
+    this.#stride = Math.ceil(length / 8) * 8;
+  }
+
+  /** The data file's size this lock needs: the header and the region (twice when atomic). */
+  get #need(): number {
+    return HEADER_SIZE + (this.atomic ? 2 * this.#stride : this.#length);
   }
 
   /**
@@ -148,8 +163,10 @@ export class SharedFiles {
   mapData(): Header {
     if (this.header !== null && this.#adopted) return this.header;
     const header = this.header ?? this.#map(true);
-    // Under the lock: record our length and tag.
-    if (header.length < this.#length) header.length = this.#length;
+    // Under the lock: record our length and tag (an atomic file's is fixed).
+    if (header.length < this.#length && !this.atomic) {
+      header.length = this.#length;
+    }
     if (header.tag !== this.#tagName) header.tag = this.#tagName;
     this.#adopted = true;
     return header;
@@ -166,7 +183,7 @@ export class SharedFiles {
       const status = this.readHeader() === null
         ? null
         : this.#platform.statHandle(this.#dataHandle);
-      if (status === null || status.size < HEADER_SIZE + this.#length) {
+      if (status === null || status.size < this.#need) {
         return null;
       }
       return this.#map(false);
@@ -177,13 +194,14 @@ export class SharedFiles {
 
   #map(create: boolean): Header {
     const path = this.#paths.path;
-    const need = HEADER_SIZE + this.#length;
+    const need = this.#need;
     if (this.#dataHandle < 0) this.#dataHandle = this.#open(path, true)!;
     const handle = this.#dataHandle;
     let mapping: Mapping | null = null;
     try {
       const status = checkData(this.#platform, path, handle);
-      if (status.size > 0) this.#readHeader(path, handle);
+      // A file made with the other `atomic` setting is refused before a byte changes.
+      if (status.size > 0) this.#checkMode(this.#readHeader(path, handle));
       if (status.size < need) {
         if (!create) throw new Error("the data file is not complete yet");
         explained(
@@ -202,8 +220,8 @@ export class SharedFiles {
       if (!check.ok) throw new LockFileError(path, "EHEADER", check.problem);
       if (check.fresh) {
         if (!create) throw new Error("the data file is not initialized yet");
-        header.initialize(this.#length);
-      }
+        header.initialize(this.#length, this.atomic ? FLAG_ATOMIC : 0);
+      } else this.#checkMode(header);
       this.mapping = mapping;
       this.header = header;
       return header;
@@ -236,6 +254,53 @@ export class SharedFiles {
     this.#region = region === null || region.detached
       ? null
       : region.transfer();
+    if (this.atomic) {
+      for (const i of [0, 1]) {
+        const copy = this.#copies[i];
+        this.#copies[i] = copy === null || copy.detached
+          ? null
+          : copy.transfer();
+      }
+    }
+  }
+
+  /** Atomic commit: the buffer guards view copy `i` (0 or 1) through (see `region`). */
+  regionAt(i: number): ArrayBuffer {
+    const copy = this.#copies[i];
+    if (copy !== null && !copy.detached) return copy;
+    return this.#copies[i] = this.mapping!.buffer(
+      HEADER_SIZE + i * this.#stride,
+      this.#length,
+    );
+  }
+
+  /** Atomic commit: the engine's own view of copy `i`, never handed out. */
+  copyBytes(i: number): Uint8Array {
+    return this.#copyBytes[i] ??= new Uint8Array(
+      this.mapping!.buffer(HEADER_SIZE + i * this.#stride, this.#length),
+    );
+  }
+
+  /** Refuses a header whose atomic setting (or an atomic file's length) is not ours. */
+  #checkMode(header: Header): void {
+    const atomic = (header.flags & FLAG_ATOMIC) !== 0;
+    const path = this.#paths.path;
+    if (atomic !== this.atomic) {
+      throw new LockFileError(
+        path,
+        "EATOMIC",
+        atomic
+          ? `was created with atomic: true (a ${header.length}-byte region kept twice); this MemoryShareLock has atomic: false. Every process must agree: pass atomic: true, or use another name`
+          : `was created without atomic (atomic: false); this MemoryShareLock has atomic: true. Every process must agree: drop atomic, or use another name`,
+      );
+    }
+    if (atomic && header.length !== this.#length) {
+      throw new LockFileError(
+        path,
+        "EATOMIC",
+        `is an atomic lock file with a ${header.length}-byte region (fixed at creation); this MemoryShareLock asks for ${this.#length} bytes. Use length: ${header.length}, or another name`,
+      );
+    }
   }
 
   /**
@@ -264,10 +329,15 @@ export class SharedFiles {
     const p = this.#platform;
     if (this.mapping !== null) {
       // Detach every view first: touching one after munmap would crash.
-      if (this.#region !== null && !this.#region.detached) {
-        this.#region.transfer(0);
+      for (const buffer of [this.#region, ...this.#copies]) {
+        if (buffer !== null && !buffer.detached) buffer.transfer(0);
+      }
+      for (const bytes of this.#copyBytes) {
+        (bytes?.buffer as ArrayBuffer | undefined)?.transfer(0);
       }
       this.#region = null;
+      this.#copies.fill(null);
+      this.#copyBytes.fill(null);
       (this.header!.words.buffer as ArrayBuffer).transfer(0);
       this.header = null;
       p.unmap(this.mapping);

@@ -17,6 +17,8 @@ export interface Sleeper {
   readonly word: LockWait | null;
   /** Tries again; leaves the loop (`WaitLoop.remove`) once it no longer waits. */
   retry(): void;
+  /** Longest sleep it wants between retries (ms); default `SLICE_MS`. The loop takes the shortest. */
+  readonly slice?: number;
 }
 
 /**
@@ -78,7 +80,7 @@ export class WaitLoop {
     try {
       while (this.#sleepers.size > 0) {
         const ms = this.#platform.wakeups
-          ? SLICE_MS
+          ? this.#slice()
           : pollDelay(this.#attempt++);
         if (!this.#sleeping) this.#sleep(ms);
         // Until the sleep returns or its slice is well over, whichever is
@@ -96,6 +98,15 @@ export class WaitLoop {
     } finally {
       this.#running = false;
     }
+  }
+
+  /** The shortest slice any sleeper wants. */
+  #slice(): number {
+    let ms = Infinity;
+    for (const sleeper of this.#sleepers) {
+      ms = Math.min(ms, sleeper.slice ?? SLICE_MS);
+    }
+    return ms;
   }
 
   /** Starts the one off-thread sleep over every sleeper's word. */

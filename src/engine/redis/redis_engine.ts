@@ -10,90 +10,28 @@
  */
 
 import process from "node:process";
-import type { Claim, Engine, WaitCallbacks } from "../engine.ts";
-import { RedisHub, type Reply, text } from "./connection.ts";
+import type { Engine, WaitCallbacks } from "../engine.ts";
+import { RedisHub, type Reply } from "./connection.ts";
 import { LockLostError, RedisConnectionError } from "./errors.ts";
+import { Holding } from "./holding.ts";
 import { type LockKeys, lockKeys, SCRIPTS } from "./scripts.ts";
 import { RedisLockTimeoutError } from "./timeout_error.ts";
-import type { RedisUrl } from "./url.ts";
+import {
+  parseHolder,
+  type RedisClaim,
+  type RedisEngineOptions,
+  type RedisHolder,
+  type RedisLockInfo,
+} from "./types.ts";
 
-/** A Redis holding: `Claim` plus the signal aborted when the lease is lost. */
-export interface RedisClaim extends Claim {
-  /** Aborted (with a `LockLostError`) when this holder loses its lease. */
-  readonly signal: AbortSignal;
-}
-
-/** Who holds a lock, as the server knows it. */
-export interface RedisHolder {
-  /** The holder's host name (or address). */
-  readonly host: string;
-  /** Its process id. */
-  readonly pid: number;
-  /** Its lock's `tagName`. */
-  readonly tag: string;
-  /** When it took the lock (server time). */
-  readonly since: Date;
-  /** How long its lease still runs, in ms (0 when it just ran out). */
-  readonly leaseLeftMs: number;
-}
-
-/** What `RedisEngine.info()` reports. */
-export interface RedisLockInfo {
-  /** Whether anyone holds the lock (with a live lease). */
-  readonly locked: boolean;
-  /** The holder, or `null`. */
-  readonly holder: RedisHolder | null;
-  /** How many waiters (live heartbeats) queue for it. */
-  readonly waiting: number;
-  /** How many times it was granted. */
-  readonly acquisitions: number;
-  /** How many holders lost their lease while holding it. */
-  readonly recoveries: number;
-  /** The last fencing token handed out (0: never). */
-  readonly token: number;
-}
-
-/** How to build a `RedisEngine`. */
-export interface RedisEngineOptions {
-  /** The lock's name (no `{` or `}`). */
-  readonly name: string;
-  /** The server. */
-  readonly url: RedisUrl;
-  /** Bytes of shared data: 1 .. 2**20. */
-  readonly length: number;
-  /** The lease in ms (≥ 1000). */
-  readonly lease: number;
-  /** Shown as the holder's tag. */
-  readonly tagName: string;
-  /** `WAIT` for this many replicas after a grant and a write-back (0: none). */
-  readonly replicas?: number;
-  /** Heartbeat period of a queued waiter in ms (default 1000); it is dropped after 3 missed. */
-  readonly heartbeat?: number;
-}
-
-interface Holding {
-  readonly id: string;
-  readonly token: number;
-  readonly controller: AbortController;
-  renewTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Set once released: a renewal still in flight then changes nothing. */
-  released: boolean;
-  deadlineTimer: ReturnType<typeof setTimeout> | undefined;
-}
+export type {
+  RedisClaim,
+  RedisEngineOptions,
+  RedisHolder,
+  RedisLockInfo,
+} from "./types.ts";
 
 const COLON = 0x3a;
-
-/** Parses a holder array from a script (`[]` when none). */
-function parseHolder(reply: Reply): RedisHolder | null {
-  if (!Array.isArray(reply) || reply.length < 5) return null;
-  return {
-    host: text(reply[0]),
-    pid: Number(text(reply[1])),
-    tag: text(reply[2]),
-    since: new Date(Number(text(reply[3]))),
-    leaseLeftMs: Math.max(0, Number(text(reply[4]))),
-  };
-}
 
 /**
  * The engine for one lock name on one Redis server, in one realm.
@@ -363,14 +301,7 @@ export class RedisEngine implements Engine<RedisClaim> {
     since: number,
     direct: boolean,
   ): Promise<void> {
-    const holding: Holding = {
-      id,
-      token,
-      controller: new AbortController(),
-      renewTimer: undefined,
-      released: false,
-      deadlineTimer: undefined,
-    };
+    const holding = new Holding(id, token, this.target, this.#lease);
     if (this.#want === null || this.#closed) {
       await this.#leave(id); // nobody wants it any more: pass it on
       return;
@@ -380,6 +311,7 @@ export class RedisEngine implements Engine<RedisClaim> {
         if (!direct) await this.#renew(holding);
         await this.#waitReplicas();
       } catch (error) {
+        holding.stop();
         await this.#leave(id);
         this.#fail(error);
         return;
@@ -392,25 +324,19 @@ export class RedisEngine implements Engine<RedisClaim> {
     this.#buffer = buffer;
     this.#retired = null;
     this.#holding = holding;
-    this.#armDeadline(holding, since);
     // A grant by mail may have waited in the mailbox while this process
     // was paused: its first renewal comes within a heartbeat, so a lease
     // that ran out meanwhile aborts the signal soon.
-    const period = Math.max(100, Math.floor(this.#lease / 3));
-    const renewal = () => {
-      holding.renewTimer = setTimeout(renewal, period);
-      void this.#renew(holding).catch(() => {});
-    };
-    holding.renewTimer = setTimeout(
-      renewal,
-      direct ? period : Math.min(period, this.#heartbeat),
+    holding.start(
+      since,
+      direct ? Infinity : this.#heartbeat,
+      () => this.#renew(holding),
     );
     const want = this.#want;
     if (want === null || this.#closed) {
       this.#holding = null;
       this.#buffer = null;
-      clearTimeout(holding.renewTimer);
-      clearTimeout(holding.deadlineTimer);
+      holding.stop();
       await this.#leave(id);
       return;
     }
@@ -422,27 +348,7 @@ export class RedisEngine implements Engine<RedisClaim> {
       since: new Date(),
       leaseLeftMs: this.#lease,
     };
-    want.granted({ token, recovered, signal: holding.controller.signal });
-  }
-
-  /** Aborts the holding's signal when no renewal reached the server in time. */
-  #armDeadline(holding: Holding, since: number): void {
-    clearTimeout(holding.deadlineTimer);
-    holding.deadlineTimer = setTimeout(
-      () =>
-        this.#lost(holding, "no renewal reached the server within the lease"),
-      Math.max(0, since + this.#lease - performance.now()),
-    );
-  }
-
-  #lost(holding: Holding, reason: string): void {
-    clearTimeout(holding.renewTimer);
-    clearTimeout(holding.deadlineTimer);
-    if (!holding.controller.signal.aborted) {
-      holding.controller.abort(
-        new LockLostError(this.target, holding.token, reason),
-      );
-    }
+    want.granted({ token, recovered, signal: holding.signal });
   }
 
   async #renew(holding: Holding): Promise<void> {
@@ -454,12 +360,8 @@ export class RedisEngine implements Engine<RedisClaim> {
       String(this.#lease),
     ], Math.floor(this.#lease / 3));
     if (holding.released) return;
-    if (reply === 1) {
-      if (!holding.controller.signal.aborted) this.#armDeadline(holding, sent);
-    } else {
-      this.#lost(holding, "its lease ran out");
-      throw holding.controller.signal.reason;
-    }
+    if (reply === 1) holding.renewed(sent);
+    else throw holding.lose("its lease ran out");
   }
 
   async #waitReplicas(): Promise<void> {
@@ -495,9 +397,7 @@ export class RedisEngine implements Engine<RedisClaim> {
     const holding = this.#holding;
     if (holding === null || holding.token !== claim.token) return;
     this.#holding = null;
-    holding.released = true;
-    clearTimeout(holding.renewTimer);
-    clearTimeout(holding.deadlineTimer);
+    holding.stop();
     const buffer = this.#retired ?? this.#buffer ?? new ArrayBuffer(0);
     this.#buffer = this.#retired = null;
     let reply: Reply;
@@ -510,13 +410,10 @@ export class RedisEngine implements Engine<RedisClaim> {
       ], this.#lease);
     } catch (error) {
       // Unknown whether it reached the server: the holding is over either way.
-      this.#lost(holding, `the release failed: ${(error as Error).message}`);
+      holding.lose(`the release failed: ${(error as Error).message}`);
       throw error;
     }
-    if (reply !== 1) {
-      this.#lost(holding, "its lease ran out before the release");
-      throw holding.controller.signal.reason;
-    }
+    if (reply !== 1) throw holding.lose("its lease ran out before the release");
     if (this.#replicas > 0) {
       try {
         await this.#waitReplicas();

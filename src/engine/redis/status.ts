@@ -7,8 +7,8 @@
 
 import { RedisHub, text } from "./connection.ts";
 import { RedisConnectionError } from "./errors.ts";
-import type { RedisLockInfo } from "./redis_engine.ts";
 import { RedisEngine } from "./redis_engine.ts";
+import type { RedisLockInfo } from "./types.ts";
 import type { RedisUrl } from "./url.ts";
 
 /** One lock on the server, by name. */

@@ -6,7 +6,7 @@
  */
 
 import { LockTimeoutError } from "../../errors.ts";
-import type { RedisHolder } from "./redis_engine.ts";
+import type { RedisHolder } from "./types.ts";
 
 /** An acquire of a Redis lock gave up after its timeout (a `LockTimeoutError`). */
 export class RedisLockTimeoutError extends LockTimeoutError {
