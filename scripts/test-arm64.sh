@@ -17,7 +17,8 @@ R=${MEMSHARE_ARM64_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/memshare-arm64}
 export MEMSHARE_DENO=$R/bin/deno-${ARM64_DENO_VERSION:-2.9.6}
 export MEMSHARE_BUN=$R/bin/bun-${ARM64_BUN_VERSION:-1.4.5}
 tests=(tests/platform.test.ts tests/lock.test.ts tests/hooks.test.ts tests/files.test.ts
-       tests/multiprocess.test.ts tests/recovery.test.ts tests/shared.test.ts)
+       tests/multiprocess.test.ts tests/recovery.test.ts tests/shared.test.ts
+       tests/semaphore.test.ts)
 
 failed=()
 for runtime in ${@:-deno bun}; do

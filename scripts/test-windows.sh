@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WINE_RUN=${WINE_RUN:-scripts/tools/wine-run.sh}
 tests=(tests/windows.test.ts tests/lock.test.ts tests/hooks.test.ts tests/options.test.ts
-       tests/platform.test.ts tests/files.test.ts tests/shared.test.ts)
+       tests/platform.test.ts tests/files.test.ts tests/shared.test.ts tests/semaphore.test.ts)
 cat <<'NOTE'
 Not run under Wine, with the reason:
   tests/multiprocess.test.ts, recovery, permissions, cli: spawn children with piped stdio, which
@@ -23,6 +23,8 @@ Not run under Wine, with the reason:
   tests/interop.test.ts: flock(1) and Python's filelock are Linux programs here
   tests/shared.test.ts runs its in-realm cases (LockFileEx shared); its cross-process cases skip
     for the same piped-stdio reason
+  tests/semaphore.test.ts runs its in-realm cases (slots, timeouts, hooks, bad input); its
+    cross-process and status-CLI cases skip for the same reason, its leak check reads /proc
 NOTE
 [ -x "$WINE_RUN" ] || { echo "test-windows.sh: no Wine launcher at $WINE_RUN (set WINE_RUN)" >&2; exit 2; }
 export MEMSHARE_EXPECT_WINDOWS=1

@@ -14,22 +14,13 @@ import type { SlotClaim, SlotEngine } from "../engine/slot_engine.ts";
 import { LockClosedError, LockHeldError } from "../errors.ts";
 import { type GuardOwner, markReleased, type ShareGuardBase } from "./guard.ts";
 import {
-  runAcquireHooks,
-  runAcquireHooksSync,
-  runReleaseHooks,
-  runReleaseHooksSync,
+  enterWithHooks,
+  enterWithHooksSync,
+  releaseWithHooks,
   type StoredHook,
 } from "./hooks.ts";
-import {
-  type AcquireOptions,
-  checkAcquireKeys,
-  checkSignal,
-  checkTimeout,
-} from "./options.ts";
+import { type AcquireOptions, acquireTimeout, checkSignal } from "./options.ts";
 import { WaitQueue } from "./wait_queue.ts";
-
-const ASYNC_OPTION_NAMES = ["timeout", "signal"] as const;
-const SYNC_OPTION_NAMES = ["timeout"] as const;
 
 /** How a semaphore front makes its guards. */
 export interface SemaphoreFrontSettings<G extends ShareGuardBase, L> {
@@ -97,7 +88,11 @@ export class SemaphoreFront<G extends ShareGuardBase, L> {
   /** See `ShareLock.acquire`. */
   acquire(options?: AcquireOptions): Promise<G> {
     try {
-      const timeout = this.#timeoutOf(options);
+      const timeout = acquireTimeout(
+        options,
+        this.#settings.timeout,
+        "acquire",
+      );
       let signal: AbortSignal | undefined;
       if (options !== undefined) {
         signal = checkSignal(options.signal);
@@ -133,7 +128,11 @@ export class SemaphoreFront<G extends ShareGuardBase, L> {
   /** Blocks the thread until a slot is taken. */
   acquireSync(options?: { timeout?: number }): G {
     const engine = this.#engine;
-    const timeout = this.#timeoutOf(options, true);
+    const timeout = acquireTimeout(
+      options,
+      this.#settings.timeout,
+      "acquireSync",
+    );
     this.assertOpen();
     if (this.#held.size === engine.slots) {
       throw new LockHeldError(
@@ -179,75 +178,42 @@ export class SemaphoreFront<G extends ShareGuardBase, L> {
     }
   }
 
-  #timeoutOf(options: { timeout?: number } | undefined, sync = false): number {
-    if (options === undefined) return this.#settings.timeout;
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(
-        "acquire options must be an object, e.g. { timeout: 1000 }",
-      );
-    }
-    checkAcquireKeys(
-      options,
-      sync ? SYNC_OPTION_NAMES : ASYNC_OPTION_NAMES,
-      sync ? "acquireSync" : "acquire",
-    );
-    return options.timeout === undefined
-      ? this.#settings.timeout
-      : checkTimeout(options.timeout, `acquire option "timeout"`);
-  }
-
   #begin(claim: SlotClaim): G {
     const guard = this.#settings.makeGuard(claim, this.#owners[claim.slot]);
     this.#held.set(guard, claim);
     return guard;
   }
 
-  async #enter(claim: SlotClaim): Promise<G> {
+  #enter(claim: SlotClaim): Promise<G> {
     const guard = this.#begin(claim);
-    try {
-      await runAcquireHooks(
-        [...this.acquireHooks],
-        guard.memory,
-        this.#settings.lock,
-      );
-    } catch (error) {
-      this.#unlock(guard);
-      throw error;
-    }
-    return guard;
+    return enterWithHooks(
+      guard,
+      this.acquireHooks,
+      this.#settings.lock,
+      () => this.#unlock(guard),
+    );
   }
 
   #enterSync(claim: SlotClaim): G {
     const guard = this.#begin(claim);
-    if (this.acquireHooks.length === 0) return guard;
-    try {
-      runAcquireHooksSync(
-        [...this.acquireHooks],
-        guard.memory,
-        this.#settings.lock,
-      );
-    } catch (error) {
-      this.#unlock(guard);
-      throw error;
-    }
-    return guard;
+    return enterWithHooksSync(
+      guard,
+      this.acquireHooks,
+      this.#settings.lock,
+      () => this.#unlock(guard),
+    );
   }
 
   #release(guard: ShareGuardBase, sync: boolean): void | Promise<void> {
     if (!this.#held.has(guard)) return;
-    const hooks = this.releaseHooks;
-    const lock = this.#settings.lock;
-    if (hooks.length === 0) return this.#unlock(guard);
-    if (sync) {
-      const error = runReleaseHooksSync([...hooks], guard.memory, lock);
-      this.#unlock(guard);
-      if (error !== undefined) throw error;
-      return;
-    }
-    return runReleaseHooks([...hooks], guard.memory, lock).then((error) => {
-      this.#unlock(guard);
-      if (error !== undefined) throw error;
-    });
+    if (this.releaseHooks.length === 0) return this.#unlock(guard);
+    return releaseWithHooks(
+      guard.memory,
+      this.releaseHooks,
+      this.#settings.lock,
+      sync,
+      () => this.#unlock(guard),
+    );
   }
 
   /** Detaches the guard's views, releases its slot, then serves the next task. */

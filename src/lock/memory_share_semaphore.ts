@@ -6,103 +6,30 @@
  */
 
 import { currentPlatform } from "../ffi/current.ts";
-import { describeValue as describe } from "../errors.ts";
 import {
-  MAX_SLOTS,
   SemaphoreEngine,
   slotPaths,
 } from "../engine/local/semaphore_engine.ts";
-import { resolvePaths } from "../engine/local/paths.ts";
 import { SemaphoreFront } from "../front/semaphore_front.ts";
 import { SlotGuard } from "../front/slot_guard.ts";
-import {
-  type AcquireOptions,
-  checkHook,
-  checkLength,
-  checkMode,
-  checkTagName,
-  checkTimeout,
-} from "../front/options.ts";
+import { type AcquireOptions, checkHook } from "../front/options.ts";
 import { Registry } from "../front/registry.ts";
 import type { ShareLock } from "../front/share_lock.ts";
 import { addHook, wrapWith } from "../front/wrap.ts";
+import {
+  checkAgrees,
+  checkSemaphoreKeys,
+  checkSemaphoreOptions,
+  type MemoryShareSemaphoreOptions,
+  type SemaphoreHook,
+} from "./semaphore_options.ts";
+import { type SemaphoreInfo, semaphoreInfo } from "./semaphore_info.ts";
 
-/** A hook of a semaphore: runs with the slot's memory right after acquire or right before release. */
-export type SemaphoreHook = (
-  memory: Uint8Array,
-  lock: MemoryShareSemaphore,
-) => void | Promise<void>;
-
-/** Options of `new MemoryShareSemaphore(name, options)`. */
-export interface MemoryShareSemaphoreOptions {
-  /** How many holders at once: an integer from 1 to 1024, fixed when the files are created. */
-  slots: number;
-  /** Bytes of shared memory per slot: an integer from 1 to 2**30. */
-  length: number;
-  /** A description kept in the headers. Default: the name. */
-  tagName?: string;
-  /** Where relative names live (as `MemoryShareLock`'s `dir`). */
-  dir?: string;
-  /** Default acquire timeout in ms: -1 or `Infinity` waits forever (the default), 0 tries once. */
-  timeout?: number;
-  /** Permission bits of files memshare creates. Default `0o600`. */
-  mode?: number;
-  /** Runs right after a slot is taken, with that slot's memory. */
-  onAcquire?: SemaphoreHook;
-  /** Runs right before a slot is released, with that slot's memory. */
-  onRelease?: SemaphoreHook;
-}
-
-/** One slot in `SemaphoreInfo`. */
-export interface SlotInfo {
-  /** The slot number. */
-  slot: number;
-  /** The slot's data file (its lock file is `path + ".lock"`). */
-  path: string;
-  /** Whether anyone holds the slot now (this realm or another process). */
-  locked: boolean;
-  /** The holder's pid when a memshare process holds it. */
-  holderPid: number | null;
-  /** Since when the holder has held it. */
-  holderSince: Date | null;
-  /** How many times memshare processes have taken this slot. */
-  acquisitions: number;
-  /** How many times a holder of this slot found the previous one dead. */
-  recoveries: number;
-}
-
-/** What `MemoryShareSemaphore.info()` reports. */
-export interface SemaphoreInfo {
-  /** The meta file, which records the slot count. */
-  path: string;
-  /** Its lock file. */
-  lockPath: string;
-  /** How many slots. */
-  slots: number;
-  /** Bytes per slot this instance maps. */
-  length: number;
-  /** This instance's tag. */
-  tagName: string;
-  /** How many slots are held now, by anyone. */
-  held: number;
-  /** Acquisitions of all slots by memshare processes. */
-  acquisitions: number;
-  /** Recoveries of all slots. */
-  recoveries: number;
-  /** Each slot's state, by slot number. */
-  slotInfo: SlotInfo[];
-}
-
-const OPTION_NAMES = [
-  "slots",
-  "length",
-  "tagName",
-  "dir",
-  "timeout",
-  "mode",
-  "onAcquire",
-  "onRelease",
-];
+export type {
+  MemoryShareSemaphoreOptions,
+  SemaphoreHook,
+} from "./semaphore_options.ts";
+export type { SemaphoreInfo, SlotInfo } from "./semaphore_info.ts";
 
 /** Made on first construction: whether paths ignore case depends on the OS. */
 let registry: Registry<MemoryShareSemaphore> | undefined;
@@ -158,59 +85,37 @@ export class MemoryShareSemaphore
    * with the files' count is checked on first use.
    */
   constructor(name: string, options: MemoryShareSemaphoreOptions) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(
-        "MemoryShareSemaphore options must be an object, e.g. { slots: 3, length: 16 }",
-      );
-    }
-    for (const key of Object.keys(options)) {
-      if (!OPTION_NAMES.includes(key)) {
-        throw new TypeError(
-          `MemoryShareSemaphore: unknown option "${key}"; known options: ${
-            OPTION_NAMES.join(", ")
-          }`,
-        );
-      }
-    }
+    checkSemaphoreKeys(options);
     const platform = currentPlatform();
-    const slots = checkSlots(options.slots);
-    const { paths, length, tagName, timeout, mode, onAcquire, onRelease } =
-      renamed(() => ({
-        paths: resolvePaths(
-          name,
-          options.dir,
-          platform.path,
-          () => platform.cwd(),
-          () => platform.defaultDirectory(),
-        ),
-        length: checkLength(options.length),
-        tagName: options.tagName === undefined
-          ? name
-          : checkTagName(options.tagName),
-        timeout: options.timeout === undefined
-          ? Infinity
-          : checkTimeout(options.timeout, `MemoryShareLock option "timeout"`),
-        mode: options.mode === undefined ? 0o600 : checkMode(options.mode),
-        onAcquire: checkHook(
-          options.onAcquire,
-          `MemoryShareLock option "onAcquire"`,
-        ) as SemaphoreHook | undefined,
-        onRelease: checkHook(
-          options.onRelease,
-          `MemoryShareLock option "onRelease"`,
-        ) as SemaphoreHook | undefined,
-      }));
+    const checked = checkSemaphoreOptions(name, options, platform);
+    const {
+      paths,
+      slots,
+      length,
+      tagName,
+      timeout,
+      mode,
+      onAcquire,
+      onRelease,
+    } = checked;
 
     registry ??= new Registry(platform.os === "windows");
     const existing = registry.get(paths.path);
     if (existing !== undefined) {
-      existing.#checkAgrees(options, {
-        slots,
-        length,
-        tagName,
-        timeout,
-        mode,
-      });
+      checkAgrees(
+        existing.path,
+        {
+          slots: existing.slots,
+          length: existing.length,
+          tagName: existing.tagName,
+          timeout: existing.timeout,
+          mode: existing.mode,
+          onAcquire: existing.#onAcquire,
+          onRelease: existing.#onRelease,
+        },
+        options,
+        checked,
+      );
       return existing;
     }
 
@@ -363,34 +268,11 @@ export class MemoryShareSemaphore
    */
   info(): SemaphoreInfo {
     this.#front.assertOpen();
-    const slotInfo: SlotInfo[] = [];
-    let held = 0, acquisitions = 0, recoveries = 0;
-    for (let k = 0; k < this.slots; k++) {
-      const state = this.#engine.slotState(k);
-      if (state.locked) held++;
-      acquisitions += state.acquisitions;
-      recoveries += state.recoveries;
-      slotInfo.push({
-        slot: k,
-        path: this.#slotPaths[k],
-        locked: state.locked,
-        holderPid: state.holderPid,
-        holderSince: state.holderSince,
-        acquisitions: state.acquisitions,
-        recoveries: state.recoveries,
-      });
-    }
-    return {
-      path: this.path,
-      lockPath: this.lockPath,
-      slots: this.slots,
-      length: this.length,
-      tagName: this.tagName,
-      held,
-      acquisitions,
-      recoveries,
-      slotInfo,
-    };
+    return semaphoreInfo(
+      this,
+      this.#slotPaths,
+      (k) => this.#engine.slotState(k),
+    );
   }
 
   /**
@@ -410,88 +292,4 @@ export class MemoryShareSemaphore
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-
-  #checkAgrees(
-    given: MemoryShareSemaphoreOptions,
-    resolved: {
-      slots: number;
-      length: number;
-      tagName: string;
-      timeout: number;
-      mode: number;
-    },
-  ): void {
-    const conflicts: string[] = [];
-    const compare = (option: string, mine: unknown, theirs: unknown) => {
-      if (mine !== theirs) {
-        conflicts.push(
-          `${option} (${show(theirs)} here, ${
-            show(mine)
-          } in the existing instance)`,
-        );
-      }
-    };
-    compare("slots", this.slots, resolved.slots);
-    compare("length", this.length, resolved.length);
-    if (given.tagName !== undefined) {
-      compare("tagName", this.tagName, resolved.tagName);
-    }
-    if (given.timeout !== undefined) {
-      compare("timeout", this.timeout, resolved.timeout);
-    }
-    if (given.mode !== undefined) compare("mode", this.mode, resolved.mode);
-    if (given.onAcquire !== undefined) {
-      compare("onAcquire", this.#onAcquire, given.onAcquire);
-    }
-    if (given.onRelease !== undefined) {
-      compare("onRelease", this.#onRelease, given.onRelease);
-    }
-    if (conflicts.length > 0) {
-      throw new TypeError(
-        `MemoryShareSemaphore for ${this.path} already exists in this realm with other options: ${
-          conflicts.join("; ")
-        }. Use the same options, or close() the existing one first`,
-      );
-    }
-  }
-}
-
-/** `slots`: an integer from 1 to 1024. */
-function checkSlots(slots: unknown): number {
-  if (typeof slots !== "number") {
-    throw new TypeError(
-      `MemoryShareSemaphore option "slots" must be a number of holders (1 .. ${MAX_SLOTS}), got ${
-        describe(slots)
-      }`,
-    );
-  }
-  if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) {
-    throw new RangeError(
-      `MemoryShareSemaphore option "slots" must be an integer from 1 to ${MAX_SLOTS}, got ${slots}`,
-    );
-  }
-  return slots;
-}
-
-/** Runs the lock's option checks, naming this class in their messages. */
-function renamed<T>(check: () => T): T {
-  try {
-    return check();
-  } catch (error) {
-    if (error instanceof Error) {
-      error.message = error.message.replaceAll(
-        "MemoryShareLock",
-        "MemoryShareSemaphore",
-      );
-    }
-    throw error;
-  }
-}
-
-function show(value: unknown): string {
-  if (typeof value === "function") {
-    return `function ${value.name || "(anonymous)"}`;
-  }
-  if (value === undefined) return "none";
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
