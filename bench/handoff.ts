@@ -13,7 +13,9 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import process from "node:process";
+import { pathToFileURL } from "node:url";
 import { type LockGuard, MemoryShareLock } from "../mod.ts";
 import { Control, sleepSync } from "./control.ts";
 import { openDenoFile } from "./deno_file.ts";
@@ -36,6 +38,7 @@ export type Variant =
   | "raw-sync"
   | "raw-nonblocking"
   | "raw-worker"
+  | "raw-worker-notify"
   | "fsfile";
 
 /** Row names of the variants. */
@@ -45,6 +48,8 @@ export const VARIANT_NAMES: Record<Variant, string> = {
   "raw-sync": "raw FFI flock(EX) blocking the main thread",
   "raw-nonblocking": "raw FFI flock(EX) nonblocking:true (pool thread)",
   "raw-worker": "raw FFI flock(EX) blocking in a Worker",
+  "raw-worker-notify":
+    "raw FFI flock(EX) blocking in a Worker, Atomics.notify → waitAsync",
   "fsfile": "Deno await FsFile.lock() ← unlock()",
 };
 
@@ -63,6 +68,27 @@ export function holdMs(r: number): number {
   return 1 + ((Math.imul(r, 2654435761) >>> 0) % 7000) / 1000;
 }
 
+/**
+ * Runs `MEMSHARE_BENCH_WARM` (default 0) uncontended acquire + release
+ * pairs, sync and async, on a lock of its own: a JIT warm-up of the
+ * library's claim and release paths before the ping-pong (each process
+ * makes only `rounds / 2` acquires in it, mostly in the interpreter).
+ */
+async function warmUp(Lock: typeof MemoryShareLock, dir: string) {
+  const n = Number(process.env.MEMSHARE_BENCH_WARM ?? 0);
+  if (n === 0) return;
+  const lock = new Lock(`warm-${process.pid}`, { length: 64, dir });
+  for (let i = 0; i < n; i++) {
+    const guard = lock.acquireSync();
+    guard.memory[0]++;
+    guard.releaseSync();
+    const g = await lock.acquire();
+    g.memory[0]++;
+    await g.release();
+  }
+  await lock.close();
+}
+
 /** One side's view of the lock under test. */
 interface Locker {
   acquire(): void | Promise<void>;
@@ -72,16 +98,26 @@ interface Locker {
   close(): void | Promise<void>;
 }
 
-/** Builds the lock of `variant` over files in `dir`. */
+/**
+ * Builds the lock of `variant` over files in `dir`. memshare variants use
+ * the library at `tree` (a directory holding `mod.ts`, e.g. a `git archive`
+ * of another revision) when given, else this checkout's.
+ */
 export async function makeLocker(
   variant: Variant,
   dir: string,
   ctl: Control,
+  tree?: string,
 ): Promise<Locker> {
   const lockPath = join(dir, `${variant}.lock`);
   const ctlStamp = ctl.floats.subarray(STAMP, STAMP + 1);
   if (variant === "memshare-async" || variant === "memshare-sync") {
-    const lock = new MemoryShareLock(`${variant}-data`, { length: 64, dir });
+    const Lock: typeof MemoryShareLock = tree === undefined
+      ? MemoryShareLock
+      : (await import(pathToFileURL(resolve(tree, "mod.ts")).href))
+        .MemoryShareLock;
+    const lock = new Lock(`${variant}-data`, { length: 64, dir });
+    await warmUp(Lock, dir);
     let guard: LockGuard | null = null;
     const stamp = () => {
       const memory = guard!.memory;
@@ -152,6 +188,27 @@ export async function makeLocker(
   worker.onmessage = (event: MessageEvent) => pending?.(event.data);
   const next = () => new Promise((resolve) => (pending = resolve));
   await next(); // "ready"
+  if (variant === "raw-worker-notify") {
+    const signal = new Int32Array(new SharedArrayBuffer(8));
+    return {
+      acquire: async () => {
+        const seen = Atomics.load(signal, 0);
+        worker.postMessage({ fd, signal });
+        // Deno does not keep the event loop alive for a waitAsync alone.
+        const alive = setTimeout(() => {}, 600_000);
+        const wait = Atomics.waitAsync(signal, 0, seen);
+        if (wait.async) await wait.value;
+        clearTimeout(alive);
+        if (signal[1] !== 0) throw new Error("flock EX in worker");
+      },
+      release,
+      stamp: () => ctlStamp,
+      close: () => {
+        worker.terminate();
+        close();
+      },
+    };
+  }
   return {
     acquire: async () => {
       const done = next();
@@ -213,23 +270,25 @@ export async function participate(
 
 /**
  * Runs `variant` with a peer process; returns the latencies (ns) of the
- * rounds after `warmup`.
+ * rounds after `warmup`. `tree`: see `makeLocker`.
  */
 export async function handoffSamples(
   variant: Variant,
   dir: string,
   rounds: number,
   warmup: number,
+  tree?: string,
 ): Promise<number[]> {
   const ctlPath = join(dir, `${variant}.ctl`);
   const ctl = new Control(ctlPath);
-  const locker = await makeLocker(variant, dir, ctl);
+  const locker = await makeLocker(variant, dir, ctl, tree);
   const total = rounds + warmup;
   const peer = runChild("handoff_peer.ts", [
     variant,
     dir,
     ctlPath,
     String(total),
+    ...(tree === undefined ? [] : [tree]),
   ]);
   await participate(locker, ctl, 0, total);
   await peer;

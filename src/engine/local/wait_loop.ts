@@ -46,12 +46,18 @@ export function pollDelay(attempt: number): number {
 export class WaitLoop {
   readonly #platform: Platform;
   readonly #sleepers = new Set<Sleeper>();
+  /** Whether a pass is under way (a sleep or its bounding timer pending). */
   #running = false;
   #attempt = 0;
   /** Whether an off-thread sleep has not returned yet; no second one starts meanwhile. */
   #sleeping = false;
-  /** Ends the current pass's wait early (set while a pass waits). */
-  #awake: (() => void) | null = null;
+  /** Bounds the current pass: the waiters retry at the latest when it fires. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #wakeUp = () => this.#passEnded();
+  readonly #slept = () => {
+    this.#sleeping = false;
+    this.#passEnded();
+  };
 
   /** A loop over `platform`'s waits. */
   constructor(platform: Platform) {
@@ -63,40 +69,48 @@ export class WaitLoop {
     if (this.#sleepers.has(sleeper)) return;
     this.#sleepers.add(sleeper);
     this.#attempt = 0;
-    if (this.#running) this.#platform.interruptWait();
-    else void this.#run();
+    if (!this.#running) this.#pass();
+    else if (this.#sleeping) this.#platform.interruptWait();
   }
 
   /** Leaves; when nobody is left, an in-flight sleep is cut short. */
   remove(sleeper: Sleeper): void {
     if (!this.#sleepers.delete(sleeper)) return;
-    if (this.#sleepers.size === 0 && this.#running) {
+    // A waiter granted right after the sleep returned (the usual hand-off)
+    // leaves no sleep to interrupt: no system call then.
+    if (this.#sleepers.size === 0 && this.#sleeping) {
       this.#platform.interruptWait();
     }
   }
 
-  async #run(): Promise<void> {
-    this.#running = true;
-    try {
-      while (this.#sleepers.size > 0) {
-        const ms = this.#platform.wakeups
-          ? this.#slice()
-          : pollDelay(this.#attempt++);
-        if (!this.#sleeping) this.#sleep(ms);
-        // Until the sleep returns or its slice is well over, whichever is
-        // first: a late sleep never holds the waiters up.
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, ms + LATE_MS);
-          this.#awake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.#awake = null;
-        for (const sleeper of [...this.#sleepers]) sleeper.retry();
-      }
-    } finally {
+  /**
+   * Starts a pass: the off-thread sleep (unless the last one is still in
+   * flight) and a timer of its slice plus a grace, whichever ends first ends
+   * the pass — a late sleep never holds the waiters up. Callbacks, not
+   * `await`s: a wake-up reaches the waiters' retries in one step.
+   */
+  #pass(): void {
+    if (this.#sleepers.size === 0) {
       this.#running = false;
+      return;
+    }
+    this.#running = true;
+    const ms = this.#platform.wakeups
+      ? this.#slice()
+      : pollDelay(this.#attempt++);
+    if (!this.#sleeping) this.#sleep(ms);
+    this.#timer = setTimeout(this.#wakeUp, ms + LATE_MS);
+  }
+
+  /** The sleep returned or the pass's timer fired: every waiter retries, then the next pass. */
+  #passEnded(): void {
+    if (this.#timer === undefined) return; // a late sleep between passes
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    try {
+      for (const sleeper of [...this.#sleepers]) sleeper.retry();
+    } finally {
+      this.#pass();
     }
   }
 
@@ -122,12 +136,8 @@ export class WaitLoop {
       sleep = Promise.reject(error);
     }
     this.#sleeping = true;
-    const done = () => {
-      this.#sleeping = false;
-      this.#awake?.();
-    };
     // A failed sleep still takes its slice: never a busy loop.
-    sleep.then(done, () => setTimeout(done, ms));
+    sleep.then(this.#slept, () => setTimeout(this.#slept, ms));
   }
 }
 

@@ -116,10 +116,11 @@ function denoPoolSleep(
   const { syscall } = runtime.open(path, {
     syscall: { ...SYSCALL, nonblocking: true },
   }) as unknown as { syscall: (...args: number[]) => Promise<unknown> };
-  return async (request) => {
+  return (request) => {
     const call = sleepCall(request, clock);
-    await syscall(...call.args);
-    // `call.keep` is referenced until here: the kernel reads those buffers.
-    void call.keep;
+    // `call.keep` stays referenced until the call returns: the kernel reads
+    // those buffers. (No async function: its extra step would sit between
+    // the wake-up and the waiters' retry.)
+    return syscall(...call.args).then(() => void call.keep);
   };
 }
