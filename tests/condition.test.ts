@@ -23,6 +23,7 @@ import {
   RUNTIME,
   sleep,
   startFixture,
+  WINDOWS,
 } from "./helpers.ts";
 import { freshLock, outsideHolder } from "./lock_helpers.ts";
 
@@ -304,7 +305,11 @@ describe("condition waits in one realm", () => {
   );
 });
 
-describe("condition waits across processes", () => {
+describe("condition waits across processes", {
+  skip: WINDOWS
+    ? "children with piped stdio make Deno under Wine panic (see scripts/test-windows.sh)"
+    : false,
+}, () => {
   for (const runtime of RUNTIMES) {
     test(`${RUNTIME} wakes a ${runtime} waiter (async and sync) and a ${runtime} setter wakes a ${RUNTIME} waiter`, async () => {
       const { lock, dir, dispose } = freshLock({ length: 16 });
