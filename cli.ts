@@ -1,18 +1,22 @@
 #!/usr/bin/env -S deno run --allow-ffi --allow-read
 /**
- * The memshare command line: lists the locks in a directory and their
- * holders without taking, probing or mapping any of them.
+ * The memshare command line: lists the locks in a directory, or on a Redis
+ * server, and their holders without taking, probing or mapping any of them.
  *
  * ```sh
  * deno run --allow-ffi --allow-read cli.ts status [--dir DIR] [--json]
  * deno run --allow-ffi --allow-read cli.ts watch [--dir DIR] [--interval MS]
- * bun cli.ts status
+ * deno run --allow-net cli.ts status --redis redis://host:6379 [--json]
+ * deno run --allow-net cli.ts watch --redis redis://host:6379 [--interval MS]
+ * bun cli.ts status [--redis URL]
  * ```
  *
  * Deno needs `--allow-ffi` (libc: liveness of pids, /proc/locks, the
  * default directory) and `--allow-read` (listing the directory, reading
- * headers). Exit codes: 0 ok, 1 unexpected failure, 2 a usage or directory
- * problem (one line on stderr naming the path).
+ * headers); with `--redis`, only `--allow-net` (the Redis client is loaded
+ * only then). Exit codes: 0 ok, 1 unexpected failure, 2 a usage, directory
+ * or server problem (one line on stderr naming the path or the URL, its
+ * password written as `***`).
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * The command line: `status [--dir DIR] [--json]`,
- * `watch [--dir DIR] [--interval MS]`, `help`.
+ * The command line: `status [--dir DIR | --redis URL] [--json]`,
+ * `watch [--dir DIR | --redis URL] [--interval MS]`, `help`.
  *
  * @module
  */
@@ -13,12 +13,16 @@ export type Command =
     readonly command: "status";
     /** `null`: the library's default directory. */
     readonly dir: string | null;
+    /** A Redis server's URL (as given) instead of a directory, or `null`. */
+    readonly redis: string | null;
     readonly json: boolean;
   }
   | {
     readonly command: "watch";
     /** `null`: the library's default directory. */
     readonly dir: string | null;
+    /** A Redis server's URL (as given) instead of a directory, or `null`. */
+    readonly redis: string | null;
     /** Redraw period in ms. */
     readonly interval: number;
   }
@@ -29,16 +33,24 @@ export const USAGE: string =
   `memshare — look at memshare locks without touching them
 
 usage:
-  status [--dir DIR] [--json]       list every lock in DIR once
-  watch  [--dir DIR] [--interval MS] redraw that list every MS ms (default 1000) until Ctrl-C
-  help                              this text
+  status [--dir DIR] [--json]         list every lock in DIR once
+  watch  [--dir DIR] [--interval MS]  redraw that list every MS ms (default 1000) until Ctrl-C
+  status --redis URL [--json]         list every lock on a Redis server once
+  watch  --redis URL [--interval MS]  redraw that list until Ctrl-C
+  help                                this text
 
 DIR defaults to the library's default directory ($XDG_RUNTIME_DIR/memshare,
 else /tmp/memshare-<uid>). Nothing is locked, probed or mapped: headers are
 read with pread, and on Linux /proc/locks shows flock(1)/filelock holders.
 
+URL is redis://[user:password@]host[:port][/db] or rediss://… (TLS). Each
+RedisShareLock there is shown with its holder (host, pid, tag), since when,
+the lease left, its waiters and its last fencing token; its state is read by
+a read-only script, never by taking the lock. The password is shown as ***.
+
 Deno: deno run --allow-ffi --allow-read cli.ts status
-Bun:  bun cli.ts status`;
+      deno run --allow-read --allow-net cli.ts status --redis URL
+Bun:  bun cli.ts status [--redis URL]`;
 
 const MIN_INTERVAL = 50;
 
@@ -58,6 +70,7 @@ export function parseArgs(argv: readonly string[]): Command {
     );
   }
   let dir: string | null = null;
+  let redis: string | null = null;
   let json = false;
   let interval = 1_000;
   while (rest.length > 0) {
@@ -74,6 +87,7 @@ export function parseArgs(argv: readonly string[]): Command {
     };
     if (flag === "--help" || flag === "-h") return { command: "help" };
     if (flag === "--dir") dir = value();
+    else if (flag === "--redis") redis = value();
     else if (
       flag === "--json" && command === "status" && inline === undefined
     ) {
@@ -90,7 +104,12 @@ export function parseArgs(argv: readonly string[]): Command {
       throw new CliError(`${command}: unknown argument "${arg}" (see: help)`);
     }
   }
+  if (dir !== null && redis !== null) {
+    throw new CliError(
+      `${command}: --dir and --redis exclude each other (one look at one place)`,
+    );
+  }
   return command === "status"
-    ? { command, dir, json }
-    : { command, dir, interval };
+    ? { command, dir, redis, json }
+    : { command, dir, redis, interval };
 }

@@ -16,3 +16,14 @@ export function isPermissionError(error: unknown): error is Error {
   return error instanceof Error &&
     (error.name === "NotCapable" || error.name === "PermissionDenied");
 }
+
+/**
+ * `text` with the password of every URL in it written as `***`
+ * (`redis://user:secret@host` → `redis://user:***@host`).
+ */
+export function maskUrls(text: string): string {
+  return text.replace(
+    /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/"']*:)[^\s@/"']*@/gi,
+    "$1***@",
+  );
+}

@@ -9,7 +9,7 @@ import process from "node:process";
 import { currentPlatform } from "../ffi/current.ts";
 import type { Platform } from "../ffi/platform.ts";
 import { type Command, parseArgs, USAGE } from "./args.ts";
-import { CliError, isPermissionError } from "./errors.ts";
+import { CliError, isPermissionError, maskUrls } from "./errors.ts";
 import { formatTable, toJson } from "./format.ts";
 import { scanDirectory } from "./scan.ts";
 import { watch } from "./watch.ts";
@@ -47,11 +47,19 @@ export async function main(
       io.out(`${USAGE}\n`);
       return 0;
     }
+    if (command.redis !== null) {
+      // Loaded only now: without --redis the Redis client is never loaded
+      // (and Deno needs no --allow-net).
+      const { runRedis } = await import("./redis.ts");
+      await runRedis({ ...command, redis: command.redis }, io);
+      return 0;
+    }
     await run(command, platformOrExplain(), io);
     return 0;
   } catch (error) {
     if (error instanceof CliError) {
-      io.err(`memshare: ${error.message}\n`);
+      // A URL given by mistake (e.g. without --redis) is never echoed with its password.
+      io.err(`memshare: ${maskUrls(error.message)}\n`);
       return 2;
     }
     if (isPermissionError(error)) {
@@ -64,7 +72,7 @@ export async function main(
       );
       return 2;
     }
-    io.err(`memshare: unexpected error: ${describe(error)}\n`);
+    io.err(`memshare: unexpected error: ${maskUrls(describe(error))}\n`);
     return 1;
   }
 }

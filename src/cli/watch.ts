@@ -24,17 +24,22 @@ const CLEAR_SCREEN = "\x1b[2J";
 const HIDE_CURSOR = "\x1b[?25l";
 const SHOW_CURSOR = "\x1b[?25h";
 
-/** Draws `frame()` now and every `interval` ms after, until `stop` aborts. */
+/**
+ * Draws `frame()` now and every `interval` ms after, until `stop` aborts.
+ * `frame` may return a promise (a look over the network): the next frame is
+ * scheduled once it is drawn, and a frame that settles after `stop` is not
+ * drawn.
+ */
 export function watch(
-  frame: () => string,
+  frame: () => string | Promise<string>,
   interval: number,
   screen: Screen,
   stop: AbortSignal,
 ): Promise<void> {
   return new Promise((resolve) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const draw = () => {
-      const text = frame();
+    const show = (text: string) => {
+      if (stop.aborted) return;
       screen.write(
         screen.isTTY
           ? HOME + text.split("\n").map((line) => cut(line, screen.columns))
@@ -44,6 +49,11 @@ export function watch(
       );
       // Scheduled after drawing, so a slow scan never piles up frames.
       timer = setTimeout(draw, interval);
+    };
+    const draw = () => {
+      const text = frame();
+      if (typeof text === "string") show(text);
+      else void text.then(show, (error) => show(String(error)));
     };
     const finish = () => {
       clearTimeout(timer);

@@ -82,3 +82,18 @@ export async function listRedisLocks(
     await hub.unuse();
   }
 }
+
+/**
+ * Keeps this realm's connection to `url` open between listings (what
+ * `watch --redis` does, instead of connecting once per frame); returns the
+ * function that lets it go.
+ */
+export function keepRedisConnection(url: RedisUrl): () => Promise<void> {
+  const hub = RedisHub.use(url);
+  let kept = true;
+  return async () => {
+    if (!kept) return;
+    kept = false;
+    await hub.unuse();
+  };
+}
