@@ -29,10 +29,7 @@ export {
   RedisShareLock,
   type RedisShareLockOptions,
 } from "./src/lock/redis_share_lock.ts";
-export type {
-  RedisHolder,
-  RedisLockInfo,
-} from "./src/engine/redis/redis_engine.ts";
+export type { RedisHolder, RedisLockInfo } from "./src/engine/redis/types.ts";
 export {
   LockLostError,
   RedisConnectionError,

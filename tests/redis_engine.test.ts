@@ -8,10 +8,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import {
-  type RedisClaim,
-  RedisEngine,
-} from "../src/engine/redis/redis_engine.ts";
+import { RedisEngine } from "../src/engine/redis/redis_engine.ts";
+import type { RedisClaim } from "../src/engine/redis/types.ts";
 import {
   LockLostError,
   RedisConnectionError,

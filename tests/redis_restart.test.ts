@@ -7,10 +7,8 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  type RedisClaim,
-  RedisEngine,
-} from "../src/engine/redis/redis_engine.ts";
+import { RedisEngine } from "../src/engine/redis/redis_engine.ts";
+import type { RedisClaim } from "../src/engine/redis/types.ts";
 import { RedisConnectionError } from "../src/engine/redis/errors.ts";
 import { parseRedisUrl } from "../src/engine/redis/url.ts";
 import { LockTimeoutError, RedisShareLock } from "../redis.ts";

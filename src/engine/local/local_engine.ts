@@ -7,7 +7,7 @@
  */
 
 import type { Platform } from "../../ffi/platform.ts";
-import { LockTimeoutError } from "../../errors.ts";
+import type { LockTimeoutError } from "../../errors.ts";
 import type {
   AtomicEngine,
   Claim,
@@ -18,13 +18,16 @@ import type {
 } from "../engine.ts";
 import { AtomicCopies } from "./atomic_copies.ts";
 import { BUSY, claimHeader, STALE } from "./claim.ts";
-import type { Header } from "./header.ts";
+import { type LocalState, LocalStateReader } from "./local_state.ts";
 import type { ResolvedPaths } from "./paths.ts";
 import { SharedFiles } from "./shared_files.ts";
 import { SharedHolds } from "./shared_holds.ts";
 import { pollDelay, SLICE_MS } from "./wait_loop.ts";
 import { endTurn, turnsNow, TurnWait } from "./turns.ts";
 import { Waiting, wakeWaiters } from "./wake.ts";
+
+// src/lock/semaphore_info.ts reads the type from here.
+export type { LocalState } from "./local_state.ts";
 
 /**
  * How often an acquire checks that the lock file at the path is still the
@@ -34,36 +37,6 @@ import { Waiting, wakeWaiters } from "./wake.ts";
  * newcomers on a recreated file are kept out by the header at once.)
  */
 const VERIFY_INTERVAL_MS = 100;
-
-/**
- * How long `info()` keeps looking when the OS lock is held but no holder is
- * named: a memshare holder writes its pid right after its `flock` returns,
- * but may be descheduled in between (seen: a few in 500 looks with a busy
- * CPU). A client that does not use the header (flock(1), Python) stays
- * unnamed, at this cost per `info()`.
- */
-const NAMING_MS = 10;
-/** The pause between such looks: lets a descheduled holder run. */
-const LOOK_PAUSE_MS = 0.25;
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
-/** What the header says about the lock, for `info()`. */
-export interface LocalState {
-  /** Whether another process (or client of the lock file) holds the lock. */
-  readonly locked: boolean;
-  /** The tag in the header, if the data file exists. */
-  readonly tag: string | undefined;
-  /** The holder's pid when a live memshare process holds it. */
-  readonly holderPid: number | null;
-  /** Since when it holds it. */
-  readonly holderSince: Date | null;
-  /** Acquisitions by memshare processes. */
-  readonly acquisitions: number;
-  /** Holders that found the previous one dead. */
-  readonly recoveries: number;
-  /** Live memshare processes holding the lock shared (this one included). */
-  readonly readerPids: number[];
-}
 
 /** A claim of the local engine; one object per engine, rewritten per claim. */
 interface LocalClaim extends Claim {
@@ -94,6 +67,7 @@ export class LocalEngine
   readonly #pid: number;
   readonly #waiting: Waiting;
   readonly #shared: SharedHolds;
+  readonly #stateReader: LocalStateReader;
   readonly #claim: LocalClaim = { recovered: false, token: 0 };
   #callbacks: WaitCallbacks<Claim> | null = null;
   /** What the wait in flight is for. */
@@ -126,6 +100,12 @@ export class LocalEngine
     this.#copies = atomic ? new AtomicCopies(this.#files) : null;
     this.#waiting = new Waiting(this.#files, platform, () => this.#attempt());
     this.#shared = new SharedHolds(this.#files, platform, this.#pid);
+    this.#stateReader = new LocalStateReader(
+      this.#files,
+      platform,
+      this.#shared,
+      this.#pid,
+    );
   }
 
   /** One attempt at the OS lock and the header; `null` when busy. */
@@ -299,67 +279,17 @@ export class LocalEngine
 
   /** `LockTimeoutError` naming the live holder, as the header tells. */
   timeoutError(timeout: number): LockTimeoutError {
-    let header: Header | null = null;
-    try {
-      header = this.#files.readHeader();
-    } catch {
-      // The error is about the timeout; a header we cannot read only loses the holder's name.
-    }
-    const holder = this.#liveHolder(header?.holder ?? 0);
-    return new LockTimeoutError(
-      this.target,
-      timeout,
-      holder === 0 ? null : holder,
-      holder === 0 ? null : new Date(header!.since),
-      header?.tag,
-    );
+    return this.#stateReader.timeoutError(this.target, timeout);
   }
 
-  /**
-   * Whether anyone holds the OS lock now: another memshare process, or
-   * another client of the lock file (flock(1), Python filelock). Probes
-   * with a shared lock for an instant. (This realm's own hold is the
-   * front's to know.)
-   */
+  /** See `LocalStateReader.isLocked`: whether anyone holds the OS lock now. */
   isLocked(): boolean {
-    // Our shared hold keeps writers out, and probing through our own handle
-    // would convert (and then drop) it.
-    if (this.#shared.count > 0) return false;
-    const files = this.#files;
-    if (!files.openLock(false)) return false;
-    if (!this.#platform.tryLock(files.lockHandle, true)) return true;
-    this.#platform.unlock(files.lockHandle);
-    return false;
+    return this.#stateReader.isLocked();
   }
 
   /** The header's view of the lock; `held` says this realm holds it. */
   state(held: boolean): LocalState {
-    // The OS lock first, the header after, until they agree: a memshare
-    // holder names itself a moment after its flock returns, and may be gone
-    // again by our next look. Only a client that does not use the header
-    // (flock(1), Python) stays "locked, nobody named".
-    let locked = false;
-    let header: Header | null = null;
-    let holder = 0;
-    const start = performance.now();
-    for (;;) {
-      locked = held || this.isLocked();
-      header = this.#files.readHeader();
-      holder = locked ? this.#liveHolder(header?.holder ?? 0) : 0;
-      if (!locked || holder !== 0 || performance.now() - start > NAMING_MS) {
-        break;
-      }
-      Atomics.wait(pause, 0, 0, LOOK_PAUSE_MS);
-    }
-    return {
-      locked,
-      tag: header?.tag || undefined,
-      holderPid: holder === 0 ? null : holder,
-      holderSince: holder === 0 ? null : new Date(header!.since),
-      acquisitions: header?.acquisitions ?? 0,
-      recoveries: header?.recoveries ?? 0,
-      readerPids: header === null ? [] : this.#shared.readerPids(header),
-    };
+    return this.#stateReader.state(held);
   }
 
   /** Unmaps and closes the files. */
@@ -440,16 +370,5 @@ export class LocalEngine
       if (result === BUSY || attempt >= 8) return null;
       if (result === STALE) files.reopenLock();
     }
-  }
-
-  /**
-   * The header's holder if that process lives: a dead one's pid stays in the
-   * header until the next memshare holder recovers, while a non-memshare
-   * client (flock(1), Python) may hold the lock meanwhile.
-   */
-  #liveHolder(pid: number): number {
-    return pid !== 0 && (pid === this.#pid || this.#platform.processAlive(pid))
-      ? pid
-      : 0;
   }
 }

@@ -24,7 +24,8 @@ import type { Platform } from "../../ffi/platform.ts";
 import { LockFileError, LockTimeoutError } from "../../errors.ts";
 import type { Claim, WaitCallbacks } from "../engine.ts";
 import type { SlotClaim, SlotEngine } from "../slot_engine.ts";
-import { LocalEngine, type LocalState } from "./local_engine.ts";
+import { LocalEngine } from "./local_engine.ts";
+import type { LocalState } from "./local_state.ts";
 import type { ResolvedPaths } from "./paths.ts";
 import {
   META_LENGTH,

@@ -1,10 +1,10 @@
 /**
  * The Redis engine: one lock name on one Redis server, for a fleet of
- * machines. See `scripts.ts` for the keys and the atomic steps; here is the
- * client side: joining the server's FIFO queue, heartbeats while queued,
- * the grant arriving in this waiter's mailbox (`BLPOP` on the process's
- * one blocking connection), the watchdog that renews the lease, and the
- * fenced write-back at release.
+ * machines. See `scripts.ts` for the keys and the atomic steps, and
+ * `waiter.ts` for the waiting side (the server's FIFO queue, heartbeats,
+ * the grant arriving in this waiter's mailbox). Here is the holding side:
+ * taking a grant over, the watchdog that renews the lease, and the fenced
+ * write-back at release.
  *
  * @module
  */
@@ -14,24 +14,14 @@ import type { Engine, WaitCallbacks } from "../engine.ts";
 import { RedisHub, type Reply } from "./connection.ts";
 import { LockLostError, RedisConnectionError } from "./errors.ts";
 import { Holding } from "./holding.ts";
+import { readLockInfo } from "./lock_info.ts";
 import { type LockKeys, lockKeys, SCRIPTS } from "./scripts.ts";
-import { RedisLockTimeoutError } from "./timeout_error.ts";
-import {
-  parseHolder,
-  type RedisClaim,
-  type RedisEngineOptions,
-  type RedisHolder,
-  type RedisLockInfo,
-} from "./types.ts";
+import type { RedisLockTimeoutError } from "./timeout_error.ts";
+import type { RedisClaim, RedisEngineOptions, RedisLockInfo } from "./types.ts";
+import { type Grant, RedisWaiter } from "./waiter.ts";
 
-export type {
-  RedisClaim,
-  RedisEngineOptions,
-  RedisHolder,
-  RedisLockInfo,
-} from "./types.ts";
-
-const COLON = 0x3a;
+// src/lock/redis_share_lock.ts reads these types from here.
+export type { RedisClaim, RedisLockInfo } from "./types.ts";
 
 /**
  * The engine for one lock name on one Redis server, in one realm.
@@ -54,24 +44,10 @@ export class RedisEngine implements Engine<RedisClaim> {
   readonly #heartbeat: number;
   /** How long a step may take before it is an error (the client may be reconnecting). */
   readonly #stepTimeout: number;
-  readonly #engineId = crypto.randomUUID().slice(0, 18);
-  #seq = 0;
-  #want: WaitCallbacks<RedisClaim> | null = null;
-  /** The waiter id while queued on the server (or joining). */
-  #waiterId: string | null = null;
-  #joining = false;
-  #hbTimer: ReturnType<typeof setInterval> | undefined;
-  #hbFailures = 0;
-  /** Heartbeats in a row that found this waiter holding the lock. */
-  #ownedBeats = 0;
-  /** Whether the mailbox is watched (not past a Cluster's bound of blocking connections). */
-  #watched = true;
-  #ops: Promise<void> = Promise.resolve();
+  readonly #waiter: RedisWaiter;
   #holding: Holding | null = null;
   #buffer: ArrayBuffer | null = null;
   #retired: ArrayBuffer | null = null;
-  #lastHolder: RedisHolder | null = null;
-  #closed = false;
 
   /** An engine for `options.name` on `options.url`; connects on first use. */
   constructor(options: RedisEngineOptions) {
@@ -84,25 +60,15 @@ export class RedisEngine implements Engine<RedisClaim> {
     this.#stepTimeout = Math.max(5_000, this.#heartbeat * 3);
     this.target = `${options.name} on ${options.url.masked}`;
     this.#hub = RedisHub.use(options.url);
-  }
-
-  /** The mailbox key of waiter `id`. */
-  #mailbox(id: string): string {
-    return this.#keys.mailboxPrefix + id;
-  }
-
-  #meta(): string {
-    return JSON.stringify({
+    this.#waiter = new RedisWaiter({
+      hub: this.#hub,
+      keys: this.#keys,
+      target: this.target,
       lease: this.#lease,
-      host: this.#hub.host,
-      pid: String(process.pid),
+      heartbeat: this.#heartbeat,
+      stepTimeout: this.#stepTimeout,
       tag: this.#tag,
-    });
-  }
-
-  /** Runs `step` after the previous join/leave step of this engine. */
-  #serial(step: () => Promise<void>): void {
-    this.#ops = this.#ops.then(step).catch(() => {});
+    }, (grant) => this.#granted(grant));
   }
 
   /**
@@ -111,199 +77,21 @@ export class RedisEngine implements Engine<RedisClaim> {
    * `timeoutError(0)` (what `acquire({ timeout: 0 })` needs).
    */
   wait(callbacks: WaitCallbacks<RedisClaim>, once = false): void {
-    if (this.#want !== null || this.#closed) return;
-    this.#want = callbacks;
-    if (this.#waiterId !== null || this.#joining) return;
-    this.#joining = true;
-    this.#serial(() => this.#join(once));
+    this.#waiter.wait(callbacks, once);
   }
 
-  #fail(error: unknown): void {
-    const want = this.#want;
-    this.#want = null;
-    want?.failed(error);
+  /** See `Engine.stopWaiting`. */
+  stopWaiting(): void {
+    this.#waiter.stopWaiting();
   }
 
-  async #join(once = false): Promise<void> {
-    const id = `${this.#engineId}.${++this.#seq}`;
-    let reply: Reply;
-    try {
-      await this.#hub.ready();
-      if (this.#want === null) return;
-      const sent = performance.now();
-      try {
-        reply = await this.#hub.run(SCRIPTS.acquire, this.#keys.keys, [
-          this.#keys.mailboxPrefix,
-          id,
-          String(this.#lease),
-          String(this.#heartbeat * 3),
-          this.#hub.host,
-          String(process.pid),
-          this.#tag,
-          once ? "1" : "0",
-        ], this.#stepTimeout);
-      } catch (error) {
-        // It may have run: leave, so a grant it made is passed on.
-        void this.#leave(id);
-        throw error;
-      }
-      if (!Array.isArray(reply)) throw new Error("bad acquire reply");
-      if (reply[0] === 1) {
-        await this.#granted(
-          id,
-          Number(reply[1]),
-          reply[2] === 1,
-          reply[3] as Uint8Array,
-          sent,
-          true,
-        );
-        return;
-      }
-      this.#lastHolder = parseHolder(reply[1]);
-      if (once) {
-        this.#fail(this.timeoutError(0));
-        return;
-      }
-    } catch (error) {
-      this.#fail(error);
-      return;
-    } finally {
-      this.#joining = false;
-    }
-    if (this.#want === null) { // stopWaiting while joining
-      await this.#leave(id);
-      return;
-    }
-    this.#waiterId = id;
-    this.#hbFailures = 0;
-    this.#ownedBeats = 0;
-    this.#watched = this.#hub.watch(
-      this.#mailbox(id),
-      (message) => this.#mail(id, message),
-    );
-    this.#hbTimer = setInterval(() => this.#beat(id), this.#heartbeat);
-  }
-
-  /** Stops being a queued waiter locally (the server side is the caller's). */
-  #unqueue(): void {
-    if (this.#waiterId !== null) {
-      this.#hub.unwatch(this.#mailbox(this.#waiterId));
-    }
-    this.#waiterId = null;
-    clearInterval(this.#hbTimer);
-    this.#hbTimer = undefined;
-  }
-
-  async #leave(id: string): Promise<void> {
-    try {
-      await this.#hub.run(SCRIPTS.leave, this.#keys.keys, [
-        this.#keys.mailboxPrefix,
-        id,
-      ], this.#stepTimeout);
-    } catch {
-      // The server forgets this waiter once its heartbeat lapses.
-    }
-  }
-
-  #beat(id: string): void {
-    if (this.#waiterId !== id) return;
-    this.#hub.run(SCRIPTS.heartbeat, this.#keys.keys, [
-      this.#keys.mailboxPrefix,
-      id,
-      String(this.#heartbeat * 3),
-      this.#meta(),
-    ], this.#heartbeat * 3).then((reply) => {
-      this.#hbFailures = 0;
-      if (!Array.isArray(reply)) return;
-      if (reply[0] !== 2) {
-        this.#ownedBeats = 0;
-        this.#lastHolder = parseHolder(reply[1]);
-      } else if (
-        ++this.#ownedBeats >= (this.#watched ? 2 : 1) &&
-        this.#waiterId === id
-      ) {
-        // Granted a heartbeat ago and no mail yet: it was lost; claim it.
-        this.#unqueue();
-        this.#joining = true;
-        this.#serial(() => this.#claim(id));
-      }
-    }, (error) => {
-      if (this.#waiterId !== id || ++this.#hbFailures < 3) return;
-      this.#unqueue();
-      this.#fail(
-        error instanceof RedisConnectionError
-          ? error
-          : new RedisConnectionError(
-            this.#hub.url.masked,
-            `lost while waiting for ${this.target}`,
-            error,
-          ),
-      );
-    });
-  }
-
-  /** Takes a grant whose mail was lost (see `CLAIM`). */
-  async #claim(id: string): Promise<void> {
-    let reply: Reply;
-    try {
-      reply = await this.#hub.run(SCRIPTS.claim, this.#keys.keys, [
-        this.#keys.mailboxPrefix,
-        id,
-      ], this.#stepTimeout);
-    } catch (error) {
-      this.#joining = false;
-      void this.#leave(id);
-      this.#fail(error);
-      return;
-    }
-    this.#joining = false;
-    if (Array.isArray(reply) && reply.length === 3) {
-      await this.#granted(
-        id,
-        Number(reply[0]),
-        reply[1] === 1,
-        reply[2] as Uint8Array,
-        performance.now(),
-        false,
-      );
-    } else if (this.#want !== null) {
-      this.#joining = true;
-      await this.#join(); // not ours after all: queue again
-    }
-  }
-
-  /** A grant popped from waiter `id`'s mailbox: `token:recovered:bytes`. */
-  #mail(id: string, message: Uint8Array): void {
-    if (this.#waiterId !== id) return; // left already: LEAVE passed it on
-    this.#unqueue();
-    const first = message.indexOf(COLON);
-    const second = message.indexOf(COLON, first + 1);
-    const token = Number(new TextDecoder().decode(message.subarray(0, first)));
-    const recovered = message[first + 1] === 0x31;
-    this.#serial(() =>
-      this.#granted(
-        id,
-        token,
-        recovered,
-        message.subarray(second + 1),
-        performance.now(),
-        false,
-      )
-    );
-  }
-
-  /** The lock is ours as waiter `id`: the region, the watchdog, the callback. */
-  async #granted(
-    id: string,
-    token: number,
-    recovered: boolean,
-    bytes: Uint8Array,
-    since: number,
-    direct: boolean,
-  ): Promise<void> {
+  /** The lock is ours as waiter `grant.id`: the region, the watchdog, the callback. */
+  async #granted(grant: Grant): Promise<void> {
+    const { id, token, recovered, bytes, since, direct } = grant;
+    const waiter = this.#waiter;
     const holding = new Holding(id, token, this.target, this.#lease);
-    if (this.#want === null || this.#closed) {
-      await this.#leave(id); // nobody wants it any more: pass it on
+    if (!waiter.wanted) {
+      await waiter.leave(id); // nobody wants it any more: pass it on
       return;
     }
     if (this.#replicas > 0) {
@@ -312,8 +100,8 @@ export class RedisEngine implements Engine<RedisClaim> {
         await this.#waitReplicas();
       } catch (error) {
         holding.stop();
-        await this.#leave(id);
-        this.#fail(error);
+        await waiter.leave(id);
+        waiter.fail(error);
         return;
       }
     }
@@ -332,16 +120,15 @@ export class RedisEngine implements Engine<RedisClaim> {
       direct ? Infinity : this.#heartbeat,
       () => this.#renew(holding),
     );
-    const want = this.#want;
-    if (want === null || this.#closed) {
+    const want = waiter.take();
+    if (want === null) {
       this.#holding = null;
       this.#buffer = null;
       holding.stop();
-      await this.#leave(id);
+      await waiter.leave(id);
       return;
     }
-    this.#want = null;
-    this.#lastHolder = {
+    waiter.lastHolder = {
       host: this.#hub.host,
       pid: process.pid,
       tag: this.#tag,
@@ -380,16 +167,6 @@ export class RedisEngine implements Engine<RedisClaim> {
         `only ${reply} of ${this.#replicas} replicas confirmed the write for ${this.target}`,
       );
     }
-  }
-
-  /** See `Engine.stopWaiting`. */
-  stopWaiting(): void {
-    if (this.#want === null) return;
-    this.#want = null;
-    const id = this.#waiterId;
-    if (id === null) return; // joining: the join leaves once it sees this
-    this.#unqueue();
-    this.#serial(() => this.#leave(id));
   }
 
   /** See `Engine.release`: writes the bytes back only while the lease is ours. */
@@ -443,34 +220,19 @@ export class RedisEngine implements Engine<RedisClaim> {
   }
 
   /** See `Engine.timeoutError`: names the last holder the server told us of. */
-  timeoutError(timeout: number): Error {
-    return new RedisLockTimeoutError(this.target, timeout, this.#lastHolder);
+  timeoutError(timeout: number): RedisLockTimeoutError {
+    return this.#waiter.timeoutError(timeout);
   }
 
   /** The lock's state on the server (reads only; takes no lock). */
-  async info(): Promise<RedisLockInfo> {
-    await this.#hub.ready();
-    const reply = await this.#hub.run(SCRIPTS.info, this.#keys.keys, [
-      this.#keys.mailboxPrefix,
-    ], this.#stepTimeout);
-    if (!Array.isArray(reply)) throw new Error("bad info reply");
-    const holder = parseHolder(reply[1]);
-    return {
-      locked: reply[0] === 1,
-      holder,
-      waiting: Number(reply[2]),
-      acquisitions: Number(reply[3]),
-      recoveries: Number(reply[4]),
-      token: Number(reply[5]),
-    };
+  info(): Promise<RedisLockInfo> {
+    return readLockInfo(this.#hub, this.#keys, this.#stepTimeout);
   }
 
   /** See `Engine.close`. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.stopWaiting();
-    await this.#ops;
+    if (this.#waiter.closed) return;
+    await this.#waiter.close();
     await this.#hub.unuse();
   }
 }
