@@ -2,7 +2,8 @@
  * `RedisShareLock` (the "./redis" entry) against a throwaway
  * `redis-server`: the `ShareLock` surface (acquire, run, wrap, hooks with
  * the memory, close), guards with token and signal, one instance per
- * (server, name), timeouts naming the holder, the option table.
+ * (server, name), timeouts naming the holder, `timeout: 0` (one try), the
+ * option table.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,10 +11,19 @@ import process from "node:process";
 import {
   LockClosedError,
   LockTimeoutError,
+  RedisLockTimeoutError,
   RedisShareGuard,
   RedisShareLock,
 } from "../redis.ts";
-import { fixture, runtimeBinary, sleep, start } from "./helpers.ts";
+import {
+  type Child,
+  fixture,
+  RUNTIME,
+  runtimeBinary,
+  runtimeCommand,
+  sleep,
+  start,
+} from "./helpers.ts";
 import { haveRedisServer, startRedis } from "./redis_server.ts";
 
 const skip = haveRedisServer()
@@ -126,6 +136,185 @@ describe("RedisShareLock", { skip }, () => {
     await again.close();
     await server.stop();
   });
+
+  /** Settles `promise` with its error (fails if it resolves), and how long that took. */
+  async function rejection(
+    promise: Promise<unknown>,
+  ): Promise<{ error: unknown; ms: number }> {
+    const started = performance.now();
+    const error = await promise.then(
+      () => assert.fail("acquired"),
+      (e) => e,
+    );
+    return { error, ms: performance.now() - started };
+  }
+
+  test("timeout 0: a free lock is taken, with hooks; busy rejects quickly, queueing nothing", async () => {
+    const server = await startRedis();
+    const hooked: number[] = [];
+    const lock = new RedisShareLock("zero", {
+      length: 4,
+      redis: server.url,
+      onAcquire: (memory) => void hooked.push(memory[0]),
+    });
+    // Other instances for the same lock on the same server (the registry
+    // keys them apart by the URL's path): other clients.
+    const other = new RedisShareLock("zero", {
+      length: 4,
+      redis: `${server.url}/0`,
+    });
+    const third = new RedisShareLock("zero", {
+      length: 4,
+      redis: `${server.url}/`,
+    });
+    try {
+      assert.notEqual(other, lock);
+      assert.notEqual(third, lock);
+      {
+        await using guard = await lock.acquire({ timeout: 0 });
+        assert.equal(guard.token, 1);
+        assert.deepEqual(hooked, [0]);
+        guard.memory[0] = 9;
+        assert.equal(guard.memory[0], 9);
+        // Held by another client: busy, at once, and nothing queued.
+        const busy = await rejection(other.acquire({ timeout: 0 }));
+        assert.ok(
+          busy.error instanceof RedisLockTimeoutError,
+          String(busy.error),
+        );
+        assert.ok(busy.error instanceof LockTimeoutError);
+        assert.match(
+          (busy.error as Error).message,
+          /busy|timed out after 0 ms/,
+        );
+        assert.ok(busy.ms < 2_000, `took ${busy.ms} ms`);
+        assert.equal((await other.info()).waiting, 0);
+      }
+      // The one try left nothing behind: the next client gets it at once.
+      {
+        const started = performance.now();
+        await using guard = await third.acquire({ timeout: 5_000 });
+        assert.ok(performance.now() - started < 1_500);
+        assert.equal(guard.token, 2);
+        assert.equal(guard.memory[0], 9);
+        // While it holds, this realm's one try fails and the next waiter
+        // queued behind it proceeds once the lock is free.
+        const once = lock.acquire({ timeout: 0 });
+        const next = lock.acquire({ timeout: 10_000 });
+        const busy = await rejection(once);
+        assert.ok(
+          busy.error instanceof RedisLockTimeoutError,
+          String(busy.error),
+        );
+        assert.ok(busy.ms < 2_000, `took ${busy.ms} ms`);
+        await guard.release();
+        await using taken = await next;
+        assert.equal(taken.token, 3);
+      }
+      // An aborted one try hands the engine wait to the task queued behind
+      // it, which waits as long as it asked.
+      {
+        await using held = await other.acquire({ timeout: 5_000 });
+        const controller = new AbortController();
+        const once = lock.acquire({ timeout: 0, signal: controller.signal });
+        const next = lock.acquire({ timeout: 10_000 });
+        controller.abort(new Error("stop"));
+        await assert.rejects(once, /stop/);
+        await sleep(300);
+        await held.release();
+        await using taken = await next;
+        assert.equal(taken.token, 5);
+      }
+      assert.deepEqual(hooked, [0, 9, 9]);
+      const info = await lock.info();
+      assert.equal(info.locked, false);
+      assert.equal(info.waiting, 0);
+    } finally {
+      await lock.close();
+      await other.close();
+      await third.close();
+      await server.stop();
+    }
+  });
+
+  test("timeout 0 while this realm holds or queues: rejects at once; tasks behind a one try wait for it", async () => {
+    const server = await startRedis();
+    const lock = new RedisShareLock("zero-here", {
+      length: 4,
+      redis: server.url,
+    });
+    try {
+      // A one try in flight: this realm's next tasks queue behind it.
+      const first = lock.acquire({ timeout: 0 });
+      const zero = await rejection(lock.acquire({ timeout: 0 }));
+      assert.ok(
+        zero.error instanceof RedisLockTimeoutError,
+        String(zero.error),
+      );
+      const second = lock.acquire({ timeout: 10_000 });
+      const guard = await first;
+      assert.equal(guard.token, 1);
+      // Held in this realm: at once, without asking the server.
+      const held = await rejection(lock.acquire({ timeout: 0 }));
+      assert.ok(
+        held.error instanceof RedisLockTimeoutError,
+        String(held.error),
+      );
+      assert.ok(held.ms < 500, `took ${held.ms} ms`);
+      await guard.release();
+      const next = await second;
+      assert.equal(next.token, 2);
+      await next.release();
+      const info = await lock.info();
+      assert.equal(info.locked, false);
+      assert.equal(info.waiting, 0);
+    } finally {
+      await lock.close();
+      await server.stop();
+    }
+  });
+
+  test(
+    "timeout 0 while another process holds: rejects quickly, queueing nothing",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const server = await startRedis();
+      const lock = new RedisShareLock("zero-process", {
+        length: 16,
+        redis: server.url,
+      });
+      const [command, argv] = runtimeCommand(
+        RUNTIME,
+        fixture("redis_child.ts"),
+        ["hold", server.url, "zero-process", "10000", "7"],
+        ["--allow-net"],
+      );
+      const holder: Child = start(command, argv);
+      try {
+        await holder.waitFor("held", 30_000);
+        const busy = await rejection(lock.acquire({ timeout: 0 }));
+        assert.ok(
+          busy.error instanceof RedisLockTimeoutError,
+          String(busy.error),
+        );
+        assert.ok(busy.ms < 2_000, `took ${busy.ms} ms`);
+        assert.equal((await lock.info()).waiting, 0);
+        holder.process.stdin!.write("release\n");
+        await holder.waitFor("release=ok", 10_000);
+        const started = performance.now();
+        await using guard = await lock.acquire({ timeout: 5_000 });
+        assert.ok(performance.now() - started < 1_500);
+        assert.equal(guard.memory[0], 7);
+      } finally {
+        if (holder.process.exitCode === null) holder.process.kill("SIGKILL");
+        await holder.exited;
+        await lock.close();
+        await server.stop();
+      }
+    },
+  );
 
   test("option table: each bad option a clear error", () => {
     const redis = "redis://127.0.0.1:1";

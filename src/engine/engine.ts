@@ -48,9 +48,11 @@ export interface Engine<C extends Claim = Claim> {
   /**
    * Waits for the lock for this realm and calls back once. May call
    * `granted` before returning (the lock was free). Calling it again while
-   * a wait is in flight does nothing.
+   * a wait is in flight does nothing. With `once` (asked only of engines
+   * without a synchronous side, for `acquire({ timeout: 0 })`): one attempt
+   * that never queues; busy → `failed(timeoutError(0))`.
    */
-  wait(callbacks: WaitCallbacks<C>): void;
+  wait(callbacks: WaitCallbacks<C>, once?: boolean): void;
   /**
    * This realm no longer wants the lock. A grant that races this still
    * arrives through `granted`; the front then releases it.

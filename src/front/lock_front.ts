@@ -12,14 +12,12 @@ import type {
   Engine,
   SharedEngine,
   SyncEngine,
-  WaitCallbacks,
 } from "../engine/engine.ts";
 import { LockClosedError, LockHeldError } from "../errors.ts";
 import { conditionOwner } from "./condition_owner.ts";
 import { engineKinds, needShared, needSync } from "./engine_kinds.ts";
 import {
   type GuardOwner,
-  markReleased,
   resumeGuard,
   sharedOwner,
   type ShareGuardBase,
@@ -32,7 +30,9 @@ import {
   type StoredHook,
 } from "./hooks.ts";
 import { type AcquireOptions, acquireTimeout, checkSignal } from "./options.ts";
-import { type Waiter, WaitQueue } from "./wait_queue.ts";
+import { QueuePump } from "./queue_pump.ts";
+import { releaseClaim } from "./release_claim.ts";
+import type { Waiter } from "./wait_queue.ts";
 
 /** How a front makes its guards and names itself. */
 export interface FrontSettings<C extends Claim, G extends ShareGuardBase, L> {
@@ -65,15 +65,12 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
   readonly #sync: SyncEngine<C> | null;
   readonly #shared: SharedEngine<C> | null;
   readonly #settings: FrontSettings<C, G, L>;
-  readonly #queue: WaitQueue<G> = new WaitQueue();
+  readonly #queue: QueuePump<C, G>;
   readonly #owner: GuardOwner;
-  readonly #callbacks: WaitCallbacks<C>;
   #guard: G | null = null;
   #claim: C | null = null;
   /** Shared holds this realm has now. */
   #readers = 0;
-  /** What the engine wait in flight is for (`null`: none). */
-  #waitingFor: "exclusive" | "shared" | null = null;
   #closing: Promise<void> | null = null;
   /** Condition waits of this realm's guards, told when `close()` begins. */
   readonly #closeListeners = new Set<() => void>();
@@ -110,10 +107,12 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
           closeListeners: this.#closeListeners,
         }),
     };
-    this.#callbacks = {
-      granted: (claim) => this.#granted(claim),
-      failed: (error) => this.#failed(error),
-    };
+    this.#queue = new QueuePump(engine, shared, {
+      holding: () => this.#guard !== null,
+      readers: () => this.#readers,
+      closed: () => this.#closed,
+      grant: (claim, waiter, shared) => this.#grant(claim, waiter, shared),
+    });
   }
 
   /** Whether this realm holds the lock (exclusively) now. */
@@ -195,24 +194,26 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
             : this.#enter(claim);
         }
       }
-      // One try, with an engine that can try without waiting: busy now, or
-      // this realm's queued tasks come first.
-      if (timeout === 0 && this.#sync !== null) {
-        throw this.#engine.timeoutError(0);
-      }
-      return new Promise<G>((resolve, reject) => {
-        const waiter = this.#queue.add(
+      // One try: busy now, or this realm holds it or its queued tasks come
+      // first. An engine without a synchronous side makes its one try
+      // through the queue, so this realm's later tasks wait behind it.
+      const once = timeout === 0 && this.#sync === null &&
+        this.#guard === null && this.#readers === 0 &&
+        this.#queue.length === 0;
+      if (timeout === 0 && !once) throw this.#engine.timeoutError(0);
+      return new Promise<G>((resolve, reject) =>
+        this.#queue.add({
           resolve,
           reject,
-          timeout,
+          // The engine answers a one try itself.
+          timeout: once ? Infinity : timeout,
           signal,
-          () => this.#engine.timeoutError(timeout),
+          timeoutError: () => this.#engine.timeoutError(timeout),
           shared,
-        );
-        waiter.resumes = resumes;
-        waiter.onLeave = () => this.#queueChanged();
-        this.#pump();
-      });
+          resumes,
+          once,
+        })
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -238,7 +239,7 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
     // A wait for this realm's queued tasks must not take the lock under us
     // (through our own handle, it would succeed): it starts again once we
     // release.
-    this.#stopEngineWait();
+    this.#queue.stop();
     const claim = timeout === 0
       ? this.#tryNow(shared)
       : shared
@@ -281,8 +282,7 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
   async #close(): Promise<void> {
     this.#queue.rejectAll(new LockClosedError(this.#engine.target));
     for (const closing of [...this.#closeListeners]) closing();
-    this.#engine.stopWaiting();
-    this.#waitingFor = null;
+    this.#queue.halt();
     while (this.#guard !== null || this.#readers > 0) {
       await new Promise<void>((resolve) => this.#idle.push(resolve));
     }
@@ -373,31 +373,13 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
     );
   }
 
-  /**
-   * Detaches the guard's views, lets the engine release, then serves the
-   * next task. An asynchronous engine's release keeps the realm's turn
-   * until the release is done.
-   */
+  /** Ends the turn at the engine, then serves the next task (see `releaseClaim`). */
   #unlock(guard: G | ShareGuardBase): void | Promise<void> {
-    // Detaches every view the guard handed out, without copying.
-    if (markReleased(guard)) this.#engine.retireRegion();
-    let pending: void | Promise<void>;
-    try {
-      pending = this.#engine.release(this.#claim!);
-    } catch (error) {
-      this.#released();
-      throw error;
-    }
-    if (pending === undefined) {
-      this.#released();
-      return;
-    }
-    return pending.then(
+    return releaseClaim(
+      this.#engine,
+      this.#claim!,
+      guard,
       () => this.#released(),
-      (error) => {
-        this.#released();
-        throw error;
-      },
     );
   }
 
@@ -407,60 +389,13 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
     if (this.#idle.length > 0 && this.#readers === 0) {
       for (const resolve of this.#idle.splice(0)) resolve();
     }
-    if (this.#queue.length > 0) this.#pump();
+    if (this.#queue.length > 0) this.#queue.pump();
   }
 
-  /**
-   * Asks the engine for what the head of the queue wants (one wait at a
-   * time): a shared hold unless this realm holds the lock, the lock unless
-   * this realm holds it in any way.
-   */
-  #pump(): void {
-    const head = this.#queue.head;
-    if (
-      head === undefined || this.#closed || this.#waitingFor !== null ||
-      this.#guard !== null
-    ) {
-      return;
-    }
-    if (head.shared) {
-      this.#waitingFor = "shared";
-      this.#shared!.waitShared(this.#callbacks);
-    } else if (this.#readers === 0) {
-      this.#waitingFor = "exclusive";
-      this.#engine.wait(this.#callbacks);
-    }
-  }
-
-  /** Ends the engine wait in flight, if any. */
-  #stopEngineWait(): void {
-    if (this.#waitingFor === null) return;
-    this.#engine.stopWaiting();
-    this.#waitingFor = null;
-  }
-
-  #granted(claim: C): void {
-    if (this.#guard !== null) {
-      // Cannot happen: every synchronous take stops the wait first. Were it
-      // to, this realm already holds the lock: nothing to hand out.
-      this.#waitingFor = null;
-      return;
-    }
-    const shared = this.#waitingFor === "shared";
-    this.#waitingFor = null;
-    const head = this.#queue.head;
-    if (head === undefined || this.#closed || head.shared !== shared) {
-      // The tasks that wanted it left (timeout, abort, close) as it came.
-      if (shared) this.#shared!.releaseShared(claim);
-      else void Promise.resolve(this.#engine.release(claim)).catch(() => {});
-      this.#pump();
-      return;
-    }
-    const waiter: Waiter<G> = this.#queue.shift()!;
+  /** Gives a grant to the waiter that headed the queue. */
+  #grant(claim: C, waiter: Waiter<G>, shared: boolean): void {
     if (shared) {
       waiter.succeed(this.#beginShared(claim));
-      // Readers queued right behind join this one.
-      this.#pump();
       return;
     }
     if (this.acquireHooks.length === 0 || waiter.resumes !== undefined) {
@@ -471,24 +406,5 @@ export class LockFront<C extends Claim, G extends ShareGuardBase, L> {
       (guard) => waiter.succeed(guard),
       (error) => waiter.fail(error),
     );
-  }
-
-  #failed(error: unknown): void {
-    this.#waitingFor = null;
-    this.#queue.shift()?.fail(error);
-    queueMicrotask(() => this.#pump());
-  }
-
-  /** A task left by timeout or abort: the wait in flight may be for nobody, or for the wrong kind. */
-  #queueChanged(): void {
-    const head = this.#queue.head;
-    if (
-      this.#waitingFor !== null &&
-      (head === undefined || head.shared !== (this.#waitingFor === "shared"))
-    ) {
-      this.#engine.stopWaiting();
-      this.#waitingFor = null;
-    }
-    this.#pump();
   }
 }

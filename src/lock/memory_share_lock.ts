@@ -8,81 +8,27 @@
 import { currentPlatform } from "../ffi/current.ts";
 import type { Claim } from "../engine/engine.ts";
 import { LocalEngine } from "../engine/local/local_engine.ts";
-import { resolvePaths } from "../engine/local/paths.ts";
 import { LockFront } from "../front/lock_front.ts";
 import { LockGuard } from "../front/guard.ts";
 import {
   type AcquireOptions,
   acquireTimeout,
-  checkAtomic,
   checkHook,
-  checkLength,
-  checkMode,
   checkOptionKeys,
-  checkTagName,
-  checkTimeout,
 } from "../front/options.ts";
 import { Registry } from "../front/registry.ts";
 import type { ShareLock } from "../front/share_lock.ts";
 import { addHook, wrapWith } from "../front/wrap.ts";
+import { type LockInfo, lockInfo } from "./memory_lock_info.ts";
+import {
+  checkLockAgrees,
+  checkLockOptions,
+  type Hook,
+  type MemoryShareLockOptions,
+} from "./memory_lock_options.ts";
 
-/** A hook: runs with the shared memory right after acquire or right before release. */
-export type Hook = (
-  memory: Uint8Array,
-  lock: MemoryShareLock,
-) => void | Promise<void>;
-
-/** Options of `new MemoryShareLock(name, options)`. */
-export interface MemoryShareLockOptions {
-  /** Bytes of shared memory: an integer from 1 to 2**30. */
-  length: number;
-  /** A description kept in the header and shown by `info()`. Default: the name. */
-  tagName?: string;
-  /** Where relative names live. Default: `$XDG_RUNTIME_DIR/memshare`, else `/tmp/memshare-<uid>` (macOS `$TMPDIR/memshare`, Windows `%TEMP%\memshare`). */
-  dir?: string;
-  /** Default acquire timeout in ms: -1 or `Infinity` waits forever (the default), 0 tries once. */
-  timeout?: number;
-  /** Permission bits of files memshare creates. Default `0o600`. */
-  mode?: number;
-  /** Runs right after the lock is taken. */
-  onAcquire?: Hook;
-  /** Runs right before the lock is released. */
-  onRelease?: Hook;
-  /**
-   * Atomic commit: the region is kept twice in the data file; `guard.memory`
-   * is a working copy, published whole at release with one atomic store, so
-   * a holder killed at any moment leaves the last published bytes whole.
-   * Fixed at the file's creation, like its length: every process must agree.
-   * Default `false`.
-   */
-  atomic?: boolean;
-}
-
-/** What `info()` reports. */
-export interface LockInfo {
-  /** The data file. */
-  path: string;
-  /** The lock file. */
-  lockPath: string;
-  /** This instance's region length in bytes. */
-  length: number;
-  /** The tag in the header (the last opener's), else this instance's. */
-  tagName: string;
-  /** Whether anyone holds the lock now (this realm or another process). */
-  locked: boolean;
-  /** The holder's pid when a memshare process holds it (`null` when free or held by a non-memshare client such as flock(1)). */
-  holderPid: number | null;
-  /** Since when the holder has held it. */
-  holderSince: Date | null;
-  /** How many times memshare processes have taken the lock. */
-  acquisitions: number;
-  /** How many times a holder found the previous one dead. */
-  recoveries: number;
-  /** How many memshare processes hold the lock shared now (up to 27 are named). */
-  readers: number;
-  /** Their pids (this process's too, while it holds shared). */
-  readerPids: number[];
-}
+export type { Hook, MemoryShareLockOptions } from "./memory_lock_options.ts";
+export type { LockInfo } from "./memory_lock_info.ts";
 
 /** Made on first construction: whether paths ignore case depends on the OS. */
 let registry: Registry<MemoryShareLock> | undefined;
@@ -137,41 +83,27 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
   constructor(name: string, options: MemoryShareLockOptions) {
     checkOptionKeys(options);
     const platform = currentPlatform();
-    const paths = resolvePaths(
-      name,
-      options.dir,
-      platform.path,
-      () => platform.cwd(),
-      () => platform.defaultDirectory(),
-    );
-    const length = checkLength(options.length);
-    const tagName = options.tagName === undefined
-      ? name
-      : checkTagName(options.tagName);
-    const timeout = options.timeout === undefined
-      ? Infinity
-      : checkTimeout(options.timeout, `MemoryShareLock option "timeout"`);
-    const mode = options.mode === undefined ? 0o600 : checkMode(options.mode);
-    const atomic = checkAtomic(options.atomic);
-    const onAcquire = checkHook(
-      options.onAcquire,
-      `MemoryShareLock option "onAcquire"`,
-    ) as Hook | undefined;
-    const onRelease = checkHook(
-      options.onRelease,
-      `MemoryShareLock option "onRelease"`,
-    ) as Hook | undefined;
+    const checked = checkLockOptions(name, options, platform);
+    const { paths, length, tagName, timeout, mode, atomic } = checked;
+    const { onAcquire, onRelease } = checked;
 
     registry ??= new Registry(platform.os === "windows");
     const existing = registry.get(paths.path);
     if (existing !== undefined) {
-      existing.#checkAgrees(options, {
-        length,
-        tagName,
-        timeout,
-        mode,
-        atomic,
-      });
+      checkLockAgrees(
+        existing.path,
+        {
+          length: existing.length,
+          tagName: existing.tagName,
+          timeout: existing.timeout,
+          mode: existing.mode,
+          atomic: existing.atomic,
+          onAcquire: existing.#onAcquire,
+          onRelease: existing.#onRelease,
+        },
+        options,
+        checked,
+      );
       return existing;
     }
 
@@ -420,20 +352,7 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
    */
   info(): LockInfo {
     this.#front.assertOpen();
-    const state = this.#engine.state(this.#front.holding);
-    return {
-      path: this.path,
-      lockPath: this.lockPath,
-      length: this.length,
-      tagName: state.tag ?? this.tagName,
-      locked: state.locked,
-      holderPid: state.holderPid,
-      holderSince: state.holderSince,
-      acquisitions: state.acquisitions,
-      recoveries: state.recoveries,
-      readers: state.readerPids.length,
-      readerPids: state.readerPids,
-    };
+    return lockInfo(this, this.#engine.state(this.#front.holding));
   }
 
   /**
@@ -454,56 +373,4 @@ export class MemoryShareLock implements ShareLock<LockGuard>, AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-
-  #checkAgrees(
-    given: MemoryShareLockOptions,
-    resolved: {
-      length: number;
-      tagName: string;
-      timeout: number;
-      mode: number;
-      atomic: boolean;
-    },
-  ): void {
-    const conflicts: string[] = [];
-    const compare = (option: string, mine: unknown, theirs: unknown) => {
-      if (mine !== theirs) {
-        conflicts.push(
-          `${option} (${show(theirs)} here, ${
-            show(mine)
-          } in the existing instance)`,
-        );
-      }
-    };
-    compare("length", this.length, resolved.length);
-    if (given.tagName !== undefined) {
-      compare("tagName", this.tagName, resolved.tagName);
-    }
-    if (given.timeout !== undefined) {
-      compare("timeout", this.timeout, resolved.timeout);
-    }
-    if (given.mode !== undefined) compare("mode", this.mode, resolved.mode);
-    compare("atomic", this.atomic, resolved.atomic);
-    if (given.onAcquire !== undefined) {
-      compare("onAcquire", this.#onAcquire, given.onAcquire);
-    }
-    if (given.onRelease !== undefined) {
-      compare("onRelease", this.#onRelease, given.onRelease);
-    }
-    if (conflicts.length > 0) {
-      throw new TypeError(
-        `MemoryShareLock for ${this.path} already exists in this realm with other options: ${
-          conflicts.join("; ")
-        }. Use the same options, or close() the existing one first`,
-      );
-    }
-  }
-}
-
-function show(value: unknown): string {
-  if (typeof value === "function") {
-    return `function ${value.name || "(anonymous)"}`;
-  }
-  if (value === undefined) return "none";
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
