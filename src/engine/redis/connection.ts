@@ -204,6 +204,11 @@ export class RedisHub {
   /** A client error as a `RedisConnectionError` naming the URL (masked). */
   #wrap(error: unknown, what: string): Error {
     if (error instanceof RedisConnectionError) return error;
+    // node-redis wraps what our reconnect strategy returned (a
+    // ReconnectStrategyError's originalError): unwrap it, not name it twice.
+    const original = (error as { originalError?: unknown } | null)
+      ?.originalError;
+    if (original instanceof RedisConnectionError) return original;
     const message = error instanceof Error
       ? error.message || error.name
       : String(error);
