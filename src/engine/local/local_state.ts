@@ -17,11 +17,12 @@ import type { SharedHolds } from "./shared_holds.ts";
  * How long `state()` keeps looking when the OS lock is held but no holder
  * is named: a memshare holder writes its pid right after its `flock`
  * returns, but may be descheduled in between (seen: a few in 500 looks with
- * a busy CPU). A client that does not use the header (flock(1), Python)
- * stays unnamed, at this cost per `info()`.
+ * a busy CPU at 10 ms; 1 in 700 under qemu at 10 ms). A client that does
+ * not use the header (flock(1), Python) stays unnamed, at this cost per
+ * `info()`.
  */
-const NAMING_MS = 10;
-/** The pause between such looks: lets a descheduled holder run. */
+const NAMING_MS = 50;
+/** The first pause between such looks (doubling up to 2 ms): lets a descheduled holder run. */
 const LOOK_PAUSE_MS = 0.25;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -106,6 +107,7 @@ export class LocalStateReader {
     let header: Header | null = null;
     let holder = 0;
     const start = performance.now();
+    let pauseMs = LOOK_PAUSE_MS;
     for (;;) {
       locked = held || this.isLocked();
       header = this.#files.readHeader();
@@ -113,7 +115,8 @@ export class LocalStateReader {
       if (!locked || holder !== 0 || performance.now() - start > NAMING_MS) {
         break;
       }
-      Atomics.wait(pause, 0, 0, LOOK_PAUSE_MS);
+      Atomics.wait(pause, 0, 0, pauseMs);
+      pauseMs = Math.min(pauseMs * 2, 2);
     }
     return {
       locked,
