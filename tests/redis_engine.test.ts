@@ -216,6 +216,99 @@ describe("Redis engine, one process", { skip }, () => {
     }
   });
 
+  /** How a wait ended, once it did (`null`: still waiting). */
+  function watchWait(e: RedisEngine, once = false): {
+    readonly ended: () => { claim?: RedisClaim; error?: unknown } | null;
+    readonly done: Promise<void>;
+  } {
+    let ended: { claim?: RedisClaim; error?: unknown } | null = null;
+    let finish = () => {};
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    e.wait({
+      granted: (claim) => {
+        ended = { claim };
+        finish();
+      },
+      failed: (error) => {
+        ended = { error };
+        finish();
+      },
+    }, once);
+    return { ended: () => ended, done };
+  }
+
+  test("an ordinary wait joining a one try in flight queues for real", async () => {
+    const server = await startRedis();
+    const a = engine(server.url, "once-then-wait");
+    const b = engine(server.url, "once-then-wait");
+    try {
+      const held = await take(a);
+      await b.info(); // connected: the attempt below is the script in flight
+      const first = watchWait(b, true);
+      b.stopWaiting();
+      const second = watchWait(b); // joins the one try still in flight
+      for (let i = 0; i < 100 && second.ended() === null; i++) {
+        if ((await a.info()).waiting === 1) break;
+        await sleep(20);
+      }
+      await sleep(200);
+      assert.equal(first.ended(), null);
+      assert.equal(
+        second.ended(),
+        null,
+        `the ordinary wait ended: ${String(second.ended()?.error)}`,
+      );
+      await put(a, held);
+      await Promise.race([second.done, sleep(5_000)]);
+      const got = second.ended()?.claim;
+      assert.ok(got !== undefined, `not granted: ${String(second.ended())}`);
+      assert.equal(got.token, 2);
+      assert.equal(first.ended(), null);
+      await put(b, got);
+      const info = await b.info();
+      assert.equal(info.locked, false);
+      assert.equal(info.waiting, 0);
+    } finally {
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
+  });
+
+  test("a one try joining an ordinary wait in flight leaves the queue and fails busy", async () => {
+    const server = await startRedis();
+    const a = engine(server.url, "wait-then-once");
+    const b = engine(server.url, "wait-then-once");
+    try {
+      const held = await take(a);
+      await b.info(); // connected: the attempt below is the script in flight
+      const first = watchWait(b);
+      b.stopWaiting();
+      const started = performance.now();
+      const second = watchWait(b, true); // joins the wait still in flight
+      await Promise.race([second.done, sleep(3_000)]);
+      const error = second.ended()?.error;
+      assert.ok(
+        error instanceof LockTimeoutError,
+        `the one try did not fail busy: ${String(second.ended())}`,
+      );
+      assert.equal(error.timeout, 0);
+      assert.ok(performance.now() - started < 2_000);
+      assert.equal((await b.info()).waiting, 0);
+      await put(a, held);
+      await sleep(200);
+      // Nothing of b's was left queued: the lock stays free.
+      assert.equal(first.ended(), null);
+      const info = await a.info();
+      assert.equal(info.locked, false);
+      assert.equal(info.waiting, 0);
+    } finally {
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
+  });
+
   test("timeoutError names the holder's host, pid and tag", async () => {
     const server = await startRedis();
     const a = engine(server.url, "named");

@@ -237,6 +237,50 @@ describe("RedisShareLock", { skip }, () => {
     }
   });
 
+  test("timeout 0 right after an aborted acquire (its attempt still in flight): busy, queueing nothing", async () => {
+    const server = await startRedis();
+    const lock = new RedisShareLock("zero-after-abort", {
+      length: 4,
+      redis: server.url,
+    });
+    const other = new RedisShareLock("zero-after-abort", {
+      length: 4,
+      redis: `${server.url}/0`,
+    });
+    const held = await other.acquire({ timeout: 5_000 });
+    try {
+      await lock.info(); // connected: the attempt below is the script in flight
+      const controller = new AbortController();
+      const aborted = lock.acquire({ signal: controller.signal });
+      controller.abort(new Error("stop"));
+      const once = lock.acquire({ timeout: 0 });
+      await assert.rejects(aborted, /stop/);
+      const outcome = await Promise.race([
+        rejection(once),
+        sleep(2_000).then(() => null),
+      ]);
+      assert.ok(outcome !== null, "the one try still waits after 2 s");
+      assert.ok(
+        outcome.error instanceof RedisLockTimeoutError,
+        String(outcome.error),
+      );
+      assert.equal((outcome.error as RedisLockTimeoutError).timeout, 0);
+      assert.equal((await lock.info()).waiting, 0);
+      await held.release();
+      await sleep(200);
+      const info = await lock.info();
+      assert.equal(info.locked, false);
+      assert.equal(info.waiting, 0);
+      await using guard = await lock.acquire({ timeout: 0 });
+      assert.equal(guard.token, 2);
+    } finally {
+      await lock.close();
+      await held.release().catch(() => {}); // no-op once released
+      await other.close();
+      await server.stop();
+    }
+  });
+
   test("timeout 0 while this realm holds or queues: rejects at once; tasks behind a one try wait for it", async () => {
     const server = await startRedis();
     const lock = new RedisShareLock("zero-here", {

@@ -13,7 +13,6 @@ import type {
   SharedEngine,
   WaitCallbacks,
 } from "../engine/engine.ts";
-import { LockTimeoutError } from "../errors.ts";
 import { type Waiter, WaitQueue } from "./wait_queue.ts";
 
 /** What the pump needs of its front. */
@@ -176,17 +175,7 @@ export class QueuePump<C extends Claim, G> {
   }
 
   #failed(error: unknown): void {
-    const waiting = this.#waitingFor;
     this.#waitingFor = null;
-    if (
-      waiting === "exclusive" && error instanceof LockTimeoutError &&
-      error.timeout === 0
-    ) {
-      // A one try stopped in flight answered this wait instead (an engine
-      // lets a new wait join the attempt in flight): ask again.
-      queueMicrotask(() => this.pump());
-      return;
-    }
     const waiter = this.#queue.shift();
     if (waiter === this.#once) this.#once = null;
     waiter?.fail(error);

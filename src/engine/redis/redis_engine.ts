@@ -74,7 +74,9 @@ export class RedisEngine implements Engine<RedisClaim> {
   /**
    * See `Engine.wait`. With `once`, one attempt that never queues: the
    * lock when it is free and nobody queues for it, else `failed` with
-   * `timeoutError(0)` (what `acquire({ timeout: 0 })` needs).
+   * `timeoutError(0)` (what `acquire({ timeout: 0 })` needs). A wait that
+   * joins the attempt of a stopped one still in flight is answered as it
+   * asked: a one try never stays queued, an ordinary wait never fails busy.
    */
   wait(callbacks: WaitCallbacks<RedisClaim>, once = false): void {
     this.#waiter.wait(callbacks, once);

@@ -96,6 +96,8 @@ export class RedisWaiter {
   readonly #engineId = crypto.randomUUID().slice(0, 18);
   #seq = 0;
   #want: WaitCallbacks<RedisClaim> | null = null;
+  /** Whether the latest wait is one try that never queues. */
+  #once = false;
   /** The waiter id while queued on the server (or joining). */
   #waiterId: string | null = null;
   #joining = false;
@@ -152,13 +154,18 @@ export class RedisWaiter {
     this.#ops = this.#ops.then(step).catch(() => {});
   }
 
-  /** See `RedisEngine.wait`. */
+  /**
+   * See `RedisEngine.wait`. A wait may join an attempt still in flight
+   * (one a stopped wait started): that attempt answers the latest wait's
+   * `once`, whatever it was started with.
+   */
   wait(callbacks: WaitCallbacks<RedisClaim>, once = false): void {
     if (this.#want !== null || this.#closed) return;
     this.#want = callbacks;
+    this.#once = once;
     if (this.#waiterId !== null || this.#joining) return;
     this.#joining = true;
-    this.#serial(() => this.#join(once));
+    this.#serial(() => this.#join());
   }
 
   /** The wait's callbacks, ending the wait; `null` when nobody wants the lock any more. */
@@ -181,45 +188,64 @@ export class RedisWaiter {
     return new RedisLockTimeoutError(this.#target, timeout, this.lastHolder);
   }
 
-  async #join(once = false): Promise<void> {
-    const id = `${this.#engineId}.${++this.#seq}`;
-    let reply: Reply;
+  /**
+   * Joins the queue (or, for a one try, tries once), answering the latest
+   * wait: when a wait of the other kind joined the attempt in flight, a
+   * one try that found the lock busy queues for real after all, and an
+   * attempt that queued leaves again (passing on a grant that raced in)
+   * and fails with `timeoutError(0)`.
+   */
+  async #join(): Promise<void> {
+    let id: string;
     try {
-      await this.#hub.ready();
-      if (this.#want === null) return;
-      const sent = performance.now();
-      try {
-        reply = await this.#hub.run(SCRIPTS.acquire, this.#keys.keys, [
-          this.#keys.mailboxPrefix,
-          id,
-          String(this.#lease),
-          String(this.#heartbeat * 3),
-          this.#hub.host,
-          String(process.pid),
-          this.#tag,
-          once ? "1" : "0",
-        ], this.#stepTimeout);
-      } catch (error) {
-        // It may have run: leave, so a grant it made is passed on.
-        void this.leave(id);
-        throw error;
-      }
-      if (!Array.isArray(reply)) throw new Error("bad acquire reply");
-      if (reply[0] === 1) {
-        await this.#granted({
-          id,
-          token: Number(reply[1]),
-          recovered: reply[2] === 1,
-          bytes: reply[3] as Uint8Array,
-          since: sent,
-          direct: true,
-        });
-        return;
-      }
-      this.lastHolder = parseHolder(reply[1]);
-      if (once) {
-        this.fail(this.timeoutError(0));
-        return;
+      for (;;) {
+        id = `${this.#engineId}.${++this.#seq}`;
+        await this.#hub.ready();
+        if (this.#want === null) return;
+        const once = this.#once;
+        const sent = performance.now();
+        let reply: Reply;
+        try {
+          reply = await this.#hub.run(SCRIPTS.acquire, this.#keys.keys, [
+            this.#keys.mailboxPrefix,
+            id,
+            String(this.#lease),
+            String(this.#heartbeat * 3),
+            this.#hub.host,
+            String(process.pid),
+            this.#tag,
+            once ? "1" : "0",
+          ], this.#stepTimeout);
+        } catch (error) {
+          // It may have run: leave, so a grant it made is passed on.
+          void this.leave(id);
+          throw error;
+        }
+        if (!Array.isArray(reply)) throw new Error("bad acquire reply");
+        if (reply[0] === 1) {
+          await this.#granted({
+            id,
+            token: Number(reply[1]),
+            recovered: reply[2] === 1,
+            bytes: reply[3] as Uint8Array,
+            since: sent,
+            direct: true,
+          });
+          return;
+        }
+        this.lastHolder = parseHolder(reply[1]);
+        if (!once) {
+          // Queued (left below when nobody wants it any more).
+          if (this.#want === null || !this.#once) break;
+          // The wait now is one try: leave the queue again.
+          await this.leave(id);
+        }
+        if (this.#want === null) return;
+        if (this.#once) {
+          this.fail(this.timeoutError(0));
+          return;
+        }
+        // An ordinary wait joined a one try that found the lock busy: queue for real.
       }
     } catch (error) {
       this.fail(error);
