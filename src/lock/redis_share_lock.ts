@@ -5,11 +5,8 @@
  * @module
  */
 
-import {
-  type RedisClaim,
-  RedisEngine,
-  type RedisLockInfo,
-} from "../engine/redis/redis_engine.ts";
+import { RedisEngine } from "../engine/redis/redis_engine.ts";
+import type { RedisClaim, RedisLockInfo } from "../engine/redis/types.ts";
 import { type GuardOwner, ShareGuardBase } from "../front/guard.ts";
 import { LockFront } from "../front/lock_front.ts";
 import { type AcquireOptions, checkHook } from "../front/options.ts";

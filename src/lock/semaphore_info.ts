@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { LocalState } from "../engine/local/local_engine.ts";
+import type { LocalState } from "../engine/local/local_state.ts";
 
 /** One slot in `SemaphoreInfo`. */
 export interface SlotInfo {

@@ -20,9 +20,6 @@ import type { RedisLockTimeoutError } from "./timeout_error.ts";
 import type { RedisClaim, RedisEngineOptions, RedisLockInfo } from "./types.ts";
 import { type Grant, RedisWaiter } from "./waiter.ts";
 
-// src/lock/redis_share_lock.ts reads these types from here.
-export type { RedisClaim, RedisLockInfo } from "./types.ts";
-
 /**
  * The engine for one lock name on one Redis server, in one realm.
  *
