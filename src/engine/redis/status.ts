@@ -7,7 +7,8 @@
 
 import { RedisHub, text } from "./connection.ts";
 import { RedisConnectionError } from "./errors.ts";
-import { RedisEngine } from "./redis_engine.ts";
+import { readLockInfo } from "./lock_info.ts";
+import { lockKeys } from "./scripts.ts";
 import type { RedisLockInfo } from "./types.ts";
 import type { RedisUrl } from "./url.ts";
 
@@ -64,18 +65,8 @@ export async function listRedisLocks(
     names.sort();
     const result: RedisLockStatus[] = [];
     for (const name of names.slice(0, limit)) {
-      const engine = new RedisEngine({
-        name,
-        url,
-        length: 1,
-        lease: 1_000,
-        tagName: "",
-      });
-      try {
-        result.push({ name, ...await engine.info() });
-      } finally {
-        await engine.close();
-      }
+      const info = await readLockInfo(hub, lockKeys(name), 10_000);
+      result.push({ name, ...info });
     }
     return result;
   } finally {
