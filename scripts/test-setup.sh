@@ -54,6 +54,8 @@ check() { # fills missing (Debian packages) and whys
   has systemd-tmpfiles || need systemd-standalone-tmpfiles "systemd-tmpfiles (tests/files.test.ts)"
   # the Redis engine's tests: a throwaway server, and redis-cli
   { has redis-server && has redis-cli; } || need redis-server "redis-server, redis-cli (the Redis engine's tests)"
+  # tests/redis_tls.test.ts: a private CA and a server certificate for a rediss:// server
+  has openssl || need openssl "openssl (tests/redis_tls.test.ts makes its certificates)"
   # tests/desktop.test.ts: a throwaway X server; the example's bots call libX11 and libXtst through FFI
   has Xvfb || need xvfb "Xvfb (tests/desktop.test.ts)"
   lib libX11.so.6 || need libx11-6 "libX11 (examples/x11/, through FFI)"

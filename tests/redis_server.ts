@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, Socket } from "node:net";
+import { connect as connectTls } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -28,6 +29,12 @@ export interface RedisServerOptions {
   readonly replicaOf?: number;
   /** `--cluster-enabled yes` (a node of a Redis Cluster; its bus is port + 10000). */
   readonly cluster?: boolean;
+  /** Serve TLS only (`--port 0 --tls-port PORT`): PEM files of the server's certificate, its key and the CA (clients need no certificate). */
+  readonly tls?: {
+    readonly cert: string;
+    readonly key: string;
+    readonly ca: string;
+  };
 }
 
 /** A running server. */
@@ -36,7 +43,7 @@ export interface RedisServer {
   readonly port: number;
   /** Its working directory (data files). */
   readonly dir: string;
-  /** `redis://127.0.0.1:PORT` (no credentials). */
+  /** `redis://127.0.0.1:PORT` (`rediss://` with `tls`; no credentials). */
   readonly url: string;
   /** The process. */
   readonly process: ChildProcess;
@@ -75,6 +82,7 @@ async function waitUntilAnswering(
   port: number,
   child: ChildProcess,
   ms: number,
+  tls = false,
 ): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -82,7 +90,9 @@ async function waitUntilAnswering(
       throw new Error(`redis-server on port ${port} exited at start-up`);
     }
     const answered = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
+      const socket = tls
+        ? connectTls({ port, host: "127.0.0.1", rejectUnauthorized: false })
+        : new Socket();
       const done = (ok: boolean) => {
         socket.destroy();
         resolve(ok);
@@ -90,7 +100,8 @@ async function waitUntilAnswering(
       socket.setTimeout(500, () => done(false));
       socket.once("error", () => done(false));
       socket.once("data", () => done(true));
-      socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
+      if (tls) socket.once("secureConnect", () => socket.write("PING\r\n"));
+      else socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
     });
     if (answered) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -108,7 +119,7 @@ export async function startRedis(
     "--bind",
     "127.0.0.1",
     "--port",
-    String(port),
+    options.tls === undefined ? String(port) : "0",
     "--dir",
     dir,
     "--save",
@@ -138,6 +149,20 @@ export async function startRedis(
       "2000",
     );
   }
+  if (options.tls !== undefined) {
+    args.push(
+      "--tls-port",
+      String(port),
+      "--tls-cert-file",
+      options.tls.cert,
+      "--tls-key-file",
+      options.tls.key,
+      "--tls-ca-cert-file",
+      options.tls.ca,
+      "--tls-auth-clients",
+      "no",
+    );
+  }
   if (options.replicaOf !== undefined) {
     args.push("--replicaof", "127.0.0.1", String(options.replicaOf));
   }
@@ -150,7 +175,7 @@ export async function startRedis(
     child.on("close", () => resolve())
   );
   try {
-    await waitUntilAnswering(port, child, 10_000);
+    await waitUntilAnswering(port, child, 10_000, options.tls !== undefined);
   } catch (error) {
     child.kill("SIGKILL");
     await exited;
@@ -189,7 +214,9 @@ export async function startRedis(
   return {
     port,
     dir,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${
+      options.tls === undefined ? "redis" : "rediss"
+    }://127.0.0.1:${port}`,
     process: child,
     kill,
     restart: async () => {

@@ -31,7 +31,48 @@ const OPTION_NAMES = [
   "onAcquire",
   "onRelease",
   "replicas",
+  "tls",
 ] as const;
+
+/**
+ * The `tls` option: PEM text of the CA certificate(s) that signed the
+ * server's, for a `rediss://` server whose certificate is not from a root
+ * the runtime trusts. Only with `rediss://`; a bad value names the option.
+ */
+function checkTls(value: unknown, tls: boolean): string | undefined {
+  if (value === undefined) return undefined;
+  const example = 'e.g. { ca: Deno.readTextFileSync("ca.pem") }';
+  if (value === null || typeof value !== "object") {
+    throw new TypeError(
+      `RedisShareLock option "tls" must be an object, ${example}, got ${
+        describe(value)
+      }`,
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (key !== "ca") {
+      throw new TypeError(
+        `RedisShareLock option "tls": unknown key "${key}"; known: ca`,
+      );
+    }
+  }
+  const ca = (value as { ca?: unknown }).ca;
+  if (typeof ca !== "string" || !ca.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new TypeError(
+      `RedisShareLock option "tls.ca" must be PEM text ("-----BEGIN CERTIFICATE-----…"), ${example}, got ${
+        typeof ca === "string"
+          ? "a string without a PEM certificate"
+          : describe(ca)
+      }`,
+    );
+  }
+  if (!tls) {
+    throw new TypeError(
+      'RedisShareLock option "tls" needs a rediss:// URL in option "redis" (redis:// is not encrypted)',
+    );
+  }
+  return ca;
+}
 
 /** The options, checked and with defaults. */
 export interface CheckedRedisOptions {
@@ -117,6 +158,8 @@ export function checkRedisOptions(
     }
   }
   const o = options as Record<string, unknown>;
+  const url = parseRedisUrl(o.redis, "redis");
+  const ca = checkTls(o.tls, url.tls);
   return {
     length: integerIn(
       o.length,
@@ -125,7 +168,7 @@ export function checkRedisOptions(
       MAX_REDIS_LENGTH,
       "a number of bytes (1 .. 2**20)",
     ),
-    url: parseRedisUrl(o.redis, "redis"),
+    url: ca === undefined ? url : { ...url, ca },
     lease: o.lease === undefined ? DEFAULT_LEASE : integerIn(
       o.lease,
       "lease",

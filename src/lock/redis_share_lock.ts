@@ -43,6 +43,11 @@ export interface RedisShareLockOptions {
   onRelease?: RedisHook;
   /** After a grant and a write-back, `WAIT` for this many replicas; fails closed when they do not confirm. Default 0. */
   replicas?: number;
+  /**
+   * For a `rediss://` server whose certificate a private CA signed: that
+   * CA's PEM text, trusted for this server instead of the runtime's roots.
+   */
+  tls?: { ca: string };
 }
 
 /**
@@ -282,6 +287,9 @@ export class RedisShareLock
     };
     compare("length", mine.length, resolved.length);
     compare("redis", mine.url.masked, resolved.url.masked);
+    if (mine.url.ca !== resolved.url.ca) {
+      conflicts.push("tls.ca (differs from the existing instance's)");
+    }
     if (given.lease !== undefined) compare("lease", mine.lease, resolved.lease);
     if (given.tagName !== undefined) {
       compare("tagName", mine.tagName, resolved.tagName);

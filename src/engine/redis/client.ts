@@ -9,6 +9,7 @@
 import { createClient, type createCluster, RESP_TYPES } from "@redis/client";
 import { Buffer } from "node:buffer";
 import { RedisConnectionError } from "./errors.ts";
+import type { RedisUrl } from "./url.ts";
 
 /** What the client returns once bulk strings map to `Uint8Array`s. */
 export type Reply = null | number | Uint8Array | Reply[];
@@ -51,27 +52,63 @@ export function destroy(client: Client | Cluster): void {
   }
 }
 
+const CERTIFICATE_CODES = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+]);
+
+/**
+ * Why connecting to `url` failed: `cause`'s message, and for a server
+ * certificate this side does not trust (no CA given) how to trust it.
+ */
+export function connectFailure(url: RedisUrl, cause: Error): string {
+  const code = (cause as { code?: unknown }).code;
+  const untrusted = (typeof code === "string" && CERTIFICATE_CODES.has(code)) ||
+    /self[- ]signed certificate|unable to (verify|get) .*(certificate|issuer)/i
+      .test(cause.message);
+  const hint = url.tls && url.ca === undefined && untrusted
+    ? " (a server certificate signed by a private CA needs that CA: RedisShareLock's tls: { ca } option, or NODE_EXTRA_CA_CERTS=/path/to/ca.pem in the environment, which status --redis honours too)"
+    : "";
+  return `cannot connect: ${cause.message}${hint}`;
+}
+
 /** The reconnect policy: fail at once if never connected, else back off up to 1 s. */
 export function reconnectStrategy(
-  masked: string,
+  url: RedisUrl,
   connected: () => boolean,
 ): (retries: number, cause: Error) => number | Error {
   return (retries, cause) =>
     connected() ? Math.min(50 * 2 ** retries, 1_000) : new RedisConnectionError(
-      masked,
-      `cannot connect: ${cause.message}`,
+      url.masked,
+      connectFailure(url, cause),
       cause,
     );
 }
 
-/** A standalone connection to `url` (not yet connected); `masked` names it in errors. */
-export function newClient(url: string, masked: string): Client {
+/** The client's TLS socket options for `url` (none for `redis://`). */
+export function tlsOptions(
+  url: RedisUrl,
+): { tls: true; ca?: string } | Record<never, never> {
+  if (!url.tls) return {};
+  return url.ca === undefined ? { tls: true } : { tls: true, ca: url.ca };
+}
+
+/**
+ * A standalone connection to `url` (not yet connected), or to `href` (the
+ * same server's URL with another host, a Cluster node's); errors name
+ * `url.masked`.
+ */
+export function newClient(url: RedisUrl, href: string = url.url): Client {
   let connected = false;
   const client = createClient({
-    url,
+    url: href,
     socket: {
+      ...tlsOptions(url),
       connectTimeout: CONNECT_TIMEOUT_MS,
-      reconnectStrategy: reconnectStrategy(masked, () => connected),
+      reconnectStrategy: reconnectStrategy(url, () => connected),
     },
   });
   client.on("ready", () => (connected = true));

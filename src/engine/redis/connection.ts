@@ -25,12 +25,13 @@ import {
   reconnectStrategy,
   type Reply,
   text,
+  tlsOptions,
   wire,
 } from "./client.ts";
 import { RedisConnectionError } from "./errors.ts";
 import { type MailHandler, MailWatcher } from "./mail_watcher.ts";
 import { hashScripts, type Script } from "./scripts.ts";
-import type { RedisUrl } from "./url.ts";
+import { type RedisUrl, serverIdentity } from "./url.ts";
 
 export { type Reply, text } from "./client.ts";
 export type { MailHandler } from "./mail_watcher.ts";
@@ -97,10 +98,11 @@ export class RedisHub {
 
   /** The hub for `url` in this realm, counted as one more user. */
   static use(url: RedisUrl): RedisHub {
-    let hub = hubs.get(url.url);
+    const key = serverIdentity(url);
+    let hub = hubs.get(key);
     if (hub === undefined || hub.#closed) {
       hub = new RedisHub(url);
-      hubs.set(url.url, hub);
+      hubs.set(key, hub);
     }
     hub.#users++;
     return hub;
@@ -115,7 +117,8 @@ export class RedisHub {
   async unuse(): Promise<void> {
     if (--this.#users > 0) return;
     this.#closed = true;
-    if (hubs.get(this.url.url) === this) hubs.delete(this.url.url);
+    const key = serverIdentity(this.url);
+    if (hubs.get(key) === this) hubs.delete(key);
     for (const watcher of this.#watchers.values()) watcher.close();
     this.#watchers.clear();
     await this.#connecting?.catch(() => {});
@@ -148,7 +151,7 @@ export class RedisHub {
 
   async #connect(): Promise<void> {
     await hashScripts();
-    const client = newClient(this.url.url, this.url.masked);
+    const client = newClient(this.url);
     try {
       await client.connect();
     } catch (error) {
@@ -180,11 +183,9 @@ export class RedisHub {
         username: decodeURIComponent(u.username) || undefined,
         password: decodeURIComponent(u.password) || undefined,
         socket: {
+          ...tlsOptions(this.url),
           connectTimeout: CONNECT_TIMEOUT_MS,
-          reconnectStrategy: reconnectStrategy(
-            this.url.masked,
-            () => connected,
-          ),
+          reconnectStrategy: reconnectStrategy(this.url, () => connected),
         },
       },
     }) as unknown as Cluster;
@@ -321,7 +322,7 @@ export class RedisHub {
       u.port = String(master.port);
       url = u.href;
     }
-    const client = newClient(url, this.url.masked);
+    const client = newClient(this.url, url);
     try {
       await client.connect();
     } catch (error) {

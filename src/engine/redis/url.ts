@@ -13,6 +13,18 @@ export interface RedisUrl {
   readonly masked: string;
   /** Whether it is `rediss://` (TLS). */
   readonly tls: boolean;
+  /**
+   * For `rediss://`: PEM certificate(s) of the CA(s) that signed the
+   * server's certificate, trusted instead of the runtime's roots
+   * (`RedisShareLock`'s `tls.ca`). Absent: the runtime's roots (and
+   * `NODE_EXTRA_CA_CERTS`).
+   */
+  readonly ca?: string;
+}
+
+/** What tells servers apart for sharing connections: the URL and the CA trusted. */
+export function serverIdentity(url: RedisUrl): string {
+  return url.ca === undefined ? url.url : `${url.url}\n${url.ca}`;
 }
 
 /** Writes the password of a URL-like string as `***` (best effort for text that failed to parse). */
