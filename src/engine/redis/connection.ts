@@ -12,8 +12,9 @@
  * @module
  */
 
-import { createCluster } from "@redis/client";
+import { createCluster, TimeoutError } from "@redis/client";
 import { hostname } from "node:os";
+import { setTimeout as nodeTimeout } from "node:timers";
 import {
   BINARY,
   type Client,
@@ -38,6 +39,12 @@ export type { MailHandler } from "./mail_watcher.ts";
 
 /** Most blocking connections a realm opens to one Cluster (one per slot with waiters). */
 export const MAX_WATCHED_SLOTS = 16;
+
+/** How often the hub looks for commands past their timeout (see `RedisHub.command`). */
+const SWEEP_MS = 50;
+
+/** A command in flight on a ready connection: when it must answer by, how it fails. */
+type Deadline = { readonly at: number; readonly fail: () => void };
 
 const hubs = new Map<string, RedisHub>();
 
@@ -91,6 +98,9 @@ export class RedisHub {
   /** Watchers by slot (one, slot -1, on a single server). */
   readonly #watchers = new Map<number, MailWatcher>();
   #closed = false;
+  /** Commands sent on a ready connection that have a timeout (see `command`). */
+  readonly #deadlines = new Set<Deadline>();
+  #sweeping = false;
 
   private constructor(url: RedisUrl) {
     this.url = url;
@@ -230,6 +240,11 @@ export class RedisHub {
     timeout?: number,
     key?: string,
   ): Promise<Reply> {
+    const client = this.#client;
+    if (timeout !== undefined && client?.isReady === true) {
+      const sent = client.sendCommand(wire(args), { typeMapping: BINARY });
+      return this.#bounded(sent, timeout, args[0]);
+    }
     const options = { typeMapping: BINARY, timeout };
     try {
       if (this.#cluster !== null) {
@@ -247,6 +262,53 @@ export class RedisHub {
     } catch (error) {
       throw this.#wrap(error, `${String(args[0])} failed`);
     }
+  }
+
+  /**
+   * `sent`, rejected once `timeout` ms pass (give or take `SWEEP_MS`): one
+   * sweeping timer for every command in flight on a ready connection, not
+   * the client's timer per command (which outlives the reply). A command
+   * sent while not ready gets the client's timeout (held for a reconnect).
+   */
+  #bounded(
+    sent: Promise<unknown>,
+    timeout: number,
+    name: string | Uint8Array,
+  ): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const deadline: Deadline = {
+        at: performance.now() + timeout,
+        fail: () =>
+          reject(this.#wrap(
+            new TimeoutError(`no reply within ${timeout} ms`),
+            `${String(name)} failed`,
+          )),
+      };
+      this.#deadlines.add(deadline);
+      if (!this.#sweeping) this.#sweep();
+      sent.then((reply) => {
+        this.#deadlines.delete(deadline);
+        resolve(reply as Reply);
+      }, (error) => {
+        this.#deadlines.delete(deadline);
+        reject(this.#wrap(error, `${String(name)} failed`));
+      });
+    });
+  }
+
+  /** Fails the commands past their deadline; runs while any is in flight (an unref'd timer). */
+  #sweep(): void {
+    this.#sweeping = true;
+    nodeTimeout(() => {
+      const now = performance.now();
+      for (const deadline of this.#deadlines) {
+        if (deadline.at > now) continue;
+        this.#deadlines.delete(deadline);
+        deadline.fail();
+      }
+      if (this.#deadlines.size > 0) this.#sweep();
+      else this.#sweeping = false;
+    }, SWEEP_MS).unref();
   }
 
   /** Runs a script by `EVALSHA`, loading it by `EVAL` when the server lacks it; `timeout` as `command`'s. */
