@@ -18,7 +18,10 @@ export MEMSHARE_DENO=$R/bin/deno-${ARM64_DENO_VERSION:-2.9.6}
 export MEMSHARE_BUN=$R/bin/bun-${ARM64_BUN_VERSION:-1.4.5}
 tests=(tests/platform.test.ts tests/lock.test.ts tests/hooks.test.ts tests/files.test.ts
        tests/multiprocess.test.ts tests/recovery.test.ts tests/shared.test.ts
-       tests/semaphore.test.ts)
+       tests/semaphore.test.ts tests/condition.test.ts tests/atomic.test.ts)
+
+# Both runtimes first: each suite spawns children of both (MEMSHARE_DENO/BUN).
+for runtime in deno bun; do "$ARM64_RUN" "$runtime" --version >/dev/null; done
 
 failed=()
 for runtime in ${@:-deno bun}; do

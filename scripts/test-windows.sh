@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WINE_RUN=${WINE_RUN:-scripts/tools/wine-run.sh}
 tests=(tests/windows.test.ts tests/lock.test.ts tests/hooks.test.ts tests/options.test.ts
-       tests/platform.test.ts tests/files.test.ts tests/shared.test.ts tests/semaphore.test.ts)
+       tests/platform.test.ts tests/files.test.ts tests/shared.test.ts tests/semaphore.test.ts
+       tests/condition.test.ts tests/atomic.test.ts)
 cat <<'NOTE'
 Not run under Wine, with the reason:
   tests/multiprocess.test.ts, recovery, permissions, cli: spawn children with piped stdio, which
@@ -25,6 +26,8 @@ Not run under Wine, with the reason:
     for the same piped-stdio reason
   tests/semaphore.test.ts runs its in-realm cases (slots, timeouts, hooks, bad input); its
     cross-process and status-CLI cases skip for the same reason, its leak check reads /proc
+  tests/condition.test.ts and tests/atomic.test.ts run their in-realm cases (waits woken by a
+    release, atomic publish and discard); their cross-process and kill cases skip likewise
 NOTE
 [ -x "$WINE_RUN" ] || { echo "test-windows.sh: no Wine launcher at $WINE_RUN (set WINE_RUN)" >&2; exit 2; }
 export MEMSHARE_EXPECT_WINDOWS=1

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   linkSync,
   mkdirSync,
   mkdtempSync,
@@ -47,8 +48,12 @@ export const READY_MS = EMULATED ? 150_000 : 30_000;
  * run the same architecture), else the one `npm ci` installed.
  */
 export function runtimeBinary(runtime: "deno" | "bun"): string {
-  const override =
-    process.env[runtime === "deno" ? "MEMSHARE_DENO" : "MEMSHARE_BUN"];
+  const variable = runtime === "deno" ? "MEMSHARE_DENO" : "MEMSHARE_BUN";
+  const override = process.env[variable];
+  // A missing binary would only show as children that never come up.
+  if (override && !existsSync(override)) {
+    throw new Error(`$${variable} names ${override}, which does not exist`);
+  }
   return override || join(ROOT, "node_modules", ".bin", runtime);
 }
 
@@ -120,11 +125,18 @@ export function start(
   });
   child.stderr!.on("data", (d) => (err += d));
   const exited = new Promise<{ code: number | null; signal: string | null }>(
-    (resolve) =>
-      child.on("close", (code, signal) => {
+    (resolve) => {
+      const settle = (code: number | null, signal: string | null) => {
         for (const l of listeners) l();
         resolve({ code, signal });
-      }),
+      };
+      child.on("close", settle);
+      // A child that cannot start (ENOENT, EACCES) has no close in every runtime.
+      child.on("error", (error) => {
+        err += `spawn ${command}: ${error.message}`;
+        settle(null, null);
+      });
+    },
   );
   let done = false;
   exited.then(() => (done = true));

@@ -96,10 +96,11 @@ describe("exclusion across processes", () => {
       dir: dir.path,
     });
     const children: Child[] = [];
+    let gate: Awaited<ReturnType<typeof lock.acquire>> | undefined;
     try {
       // Holding the lock while the children start makes them all begin
       // together: each queues on acquire() once ready.
-      const gate = await lock.acquire();
+      gate = await lock.acquire();
       setU32(gate.memory, 0);
       await startCounters("lock", "counter", dir.path, children);
       await sleep(50);
@@ -156,6 +157,8 @@ describe("exclusion across processes", () => {
       );
     } finally {
       await reap(children);
+      // close() waits for held guards: a failure before the gate's release must not hang here.
+      await gate?.release().catch(() => {});
       await lock.close();
       dir.remove();
     }
