@@ -30,14 +30,8 @@ export class Holding {
   readonly #target: string;
   readonly #lease: number;
   readonly #controller = new AbortController();
-  /** The one timer: at the next renewal or the deadline, whichever is first. */
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  /** `performance.now()` by which a renewal must have reached the server. */
-  #deadline = Infinity;
-  /** `performance.now()` of the next renewal. */
-  #nextRenewal = Infinity;
-  #period = 0;
-  #renew: () => Promise<void> = () => Promise.resolve();
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** A holding of `target` by waiter `id` with `token`, for leases of `lease` ms. */
   constructor(id: string, token: number, target: string, lease: number) {
@@ -55,33 +49,31 @@ export class Holding {
   /**
    * Starts the watchdog: the lease runs from `since` (a `performance.now()`
    * taken before the step that granted it); `renew` every third of the
-   * lease, the first after `firstRenewal` ms at the latest. One timer
-   * serves both the renewals and the deadline (one per acquire, not two).
+   * lease, the first after `firstRenewal` ms at the latest.
    */
   start(
     since: number,
     firstRenewal: number,
     renew: () => Promise<void>,
   ): void {
-    this.#renew = renew;
-    this.#period = Math.max(100, Math.floor(this.#lease / 3));
-    this.#deadline = since + this.#lease;
-    this.#nextRenewal = performance.now() +
-      Math.min(this.#period, firstRenewal);
-    this.#schedule();
+    this.#arm(since);
+    const period = Math.max(100, Math.floor(this.#lease / 3));
+    const renewal = () => {
+      this.#renewTimer = setTimeout(renewal, period);
+      void renew().catch(() => {});
+    };
+    this.#renewTimer = setTimeout(renewal, Math.min(period, firstRenewal));
   }
 
   /** A renewal sent at `sent` (a `performance.now()`) succeeded. */
   renewed(sent: number): void {
-    if (this.signal.aborted || this.released) return;
-    this.#deadline = sent + this.#lease;
-    this.#schedule();
+    if (!this.signal.aborted) this.#arm(sent);
   }
 
   /** The lease is lost: stops the watchdog, aborts the signal; returns its reason. */
   lose(reason: string): LockLostError {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    clearTimeout(this.#renewTimer);
+    clearTimeout(this.#deadlineTimer);
     if (!this.signal.aborted) {
       this.#controller.abort(
         new LockLostError(this.#target, this.token, reason),
@@ -93,30 +85,15 @@ export class Holding {
   /** Released: stops the watchdog (the signal stays as it is). */
   stop(): void {
     this.released = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    clearTimeout(this.#renewTimer);
+    clearTimeout(this.#deadlineTimer);
   }
 
-  #schedule(): void {
-    clearTimeout(this.#timer);
-    const at = Math.min(this.#deadline, this.#nextRenewal);
-    this.#timer = setTimeout(
-      () => this.#tick(),
-      Math.max(0, at - performance.now()),
+  #arm(since: number): void {
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = setTimeout(
+      () => this.lose("no renewal reached the server within the lease"),
+      Math.max(0, since + this.#lease - performance.now()),
     );
-  }
-
-  #tick(): void {
-    this.#timer = undefined;
-    const now = performance.now();
-    if (now >= this.#deadline) {
-      this.lose("no renewal reached the server within the lease");
-      return;
-    }
-    if (now >= this.#nextRenewal) {
-      this.#nextRenewal = now + this.#period;
-      void this.#renew().catch(() => {});
-    }
-    if (!this.released && !this.signal.aborted) this.#schedule();
   }
 }
