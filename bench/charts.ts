@@ -52,7 +52,18 @@ function seriesScale(rows: readonly Row[]): {
   domain: string[];
   range: string[];
 } {
-  const present = new Set(rows.map(seriesOf));
+  return seriesColours(rows.map(seriesOf));
+}
+
+/**
+ * The colour scale of the series named in `names` (legend order, known
+ * colours; unknown series in grey). Also used by `redis_charts.ts`.
+ */
+export function seriesColours(names: Iterable<string>): {
+  domain: string[];
+  range: string[];
+} {
+  const present = new Set(names);
   const known = SERIES_COLOURS.filter(([name]) => present.has(name));
   const unknown = [...present].filter((s) =>
     !SERIES_COLOURS.some(([name]) => name === s)
@@ -86,7 +97,7 @@ interface RatioDatum {
 }
 
 /** Splits a long label into lines of at most `width` characters at spaces. */
-function wrap(text: string, width: number): string[] {
+export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {
@@ -268,10 +279,18 @@ export function ratioSpec(rows: readonly Row[], title: string): TopLevelSpec {
 }
 
 /** A latency in µs for a label: 3 significant digits at most. */
-function micros(ns: number): string {
+export function micros(ns: number): string {
   const us = ns / 1e3;
   return us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2);
 }
+
+/** A band axis whose labels are split into lines at `\n`. */
+export const MULTILINE_AXIS = {
+  labelExpr: "split(datum.label, '\\n')",
+  labelLimit: 400,
+  labelLineHeight: 14,
+  labelPadding: 6,
+} as const;
 
 /** Vega-Lite spec of the hand-off latency chart (p50 and p90, µs). */
 export function handoffSpec(rows: readonly Row[], title: string): TopLevelSpec {
@@ -297,12 +316,7 @@ export function handoffSpec(rows: readonly Row[], title: string): TopLevelSpec {
     type: "nominal",
     sort: labels,
     title: null,
-    axis: {
-      labelExpr: "split(datum.label, '\\n')",
-      labelLimit: 400,
-      labelLineHeight: 14,
-      labelPadding: 6,
-    },
+    axis: MULTILINE_AXIS,
   } as const;
   const yOffset = {
     field: "series",

@@ -9,7 +9,8 @@
  * the same client (`@redis/client`), retried at once when busy.
  *
  * Usage: `deno run -A bench/redis.ts` or `bun bench/redis.ts`
- * (`ROUNDS=n` to change the sample size).
+ * (`ROUNDS=n` to change the sample size; `--save=FILE` also writes the
+ * rows as JSON, see {@link RedisResults}, for `bench/redis_charts.ts`).
  *
  * @module
  */
@@ -18,6 +19,7 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { startRedis } from "../tests/redis_server.ts";
 import { LOCKER_KINDS, type LockerKind, makeLocker } from "./redis_lockers.ts";
+import { type RedisRow, saveResults, saveTarget } from "./redis_rows.ts";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 2000);
 const SCRIPT = import.meta.filename ?? new URL(import.meta.url).pathname;
@@ -115,9 +117,10 @@ async function contended(kind: LockerKind, url: string): Promise<number> {
   return (4 * per) / ((performance.now() - t) / 1000);
 }
 
-async function main(): Promise<void> {
+async function main(save: string | undefined): Promise<void> {
   const server = await startRedis();
   const rows: string[] = [];
+  const saved: RedisRow[] = [];
   try {
     const entries: [string, LockerKind, number][] = LOCKER_KINDS.map((
       kind,
@@ -126,6 +129,17 @@ async function main(): Promise<void> {
     const medians = await uncontended(server.url, entries);
     const floor = medians.get("raw")!;
     for (const [label, m] of medians) {
+      const bytes = entries.find(([l]) => l === label)![2];
+      saved.push({
+        section: "uncontended",
+        operation: `${label} acquire + release, uncontended`,
+        runtime: RUNTIME,
+        kind: entries.find(([l]) => l === label)![1],
+        bytes,
+        value: m * 1000,
+        unit: "µs",
+        ratio: m / floor,
+      });
       rows.push(
         `| ${label} acquire + release, uncontended | ${us(m)} | ${
           (m / floor).toFixed(2)
@@ -135,6 +149,15 @@ async function main(): Promise<void> {
     const rawRate = await contended("raw", server.url);
     for (const kind of LOCKER_KINDS) {
       const rate = kind === "raw" ? rawRate : await contended(kind, server.url);
+      saved.push({
+        section: "contended",
+        operation: `${kind}, 4 processes contending`,
+        runtime: RUNTIME,
+        kind,
+        value: rate,
+        unit: "/s",
+        ratio: rate / rawRate,
+      });
       rows.push(
         `| ${kind}, 4 processes contending | ${rate.toFixed(0)} /s | ${
           (rate / rawRate).toFixed(2)
@@ -147,10 +170,16 @@ async function main(): Promise<void> {
   console.log(`\n${RUNTIME}, ${ROUNDS} rounds\n`);
   console.log("| operation | p50 / rate | × raw |\n|---|---|---|");
   for (const row of rows) console.log(row);
+  if (save !== undefined) {
+    saveResults(save, "bench/redis.ts", RUNTIME, { ROUNDS }, saved);
+  }
   process.exit(0);
 }
 
-const [kind, url, rounds] = process.argv.slice(2);
+const save = saveTarget(process.argv);
+const [kind, url, rounds] = process.argv.slice(2).filter((a) =>
+  !a.startsWith("--save=")
+);
 if (kind !== undefined) {
   await peerMain(kind as LockerKind, url, Number(rounds));
-} else await main();
+} else await main(save);

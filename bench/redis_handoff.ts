@@ -7,7 +7,9 @@
  * key the peer `BLPOP`s. memshare against `redis-semaphore` and
  * `@sesamecare-oss/redlock` at their default retry timing.
  *
- * Usage: `deno run -A bench/redis_handoff.ts` or `bun bench/redis_handoff.ts`.
+ * Usage: `deno run -A bench/redis_handoff.ts` or `bun bench/redis_handoff.ts`
+ * (`--save=FILE` also writes the rows as JSON, for `bench/redis_charts.ts`;
+ * `HANDOFF_SCALE=0.2` runs a fifth of the rounds, for a smoke test).
  *
  * @module
  */
@@ -18,11 +20,14 @@ import process from "node:process";
 import { createClient } from "@redis/client";
 import { startRedis } from "../tests/redis_server.ts";
 import { type LockerKind, makeLocker } from "./redis_lockers.ts";
+import { type RedisRow, saveResults, saveTarget } from "./redis_rows.ts";
 
 const RUNTIME = (globalThis as { Deno?: unknown }).Deno ? "deno" : "bun";
 const SCRIPT = import.meta.filename ?? new URL(import.meta.url).pathname;
 const wall = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Multiplies every locker's round count (at least 10 rounds each). */
+const SCALE = Number(process.env.HANDOFF_SCALE ?? 1);
 
 /** The peer: reads `acquire` / `release` lines, answers `acq WALLTIME` / `rel`. */
 async function peer(kind: LockerKind | "lpush", url: string): Promise<void> {
@@ -124,7 +129,7 @@ async function measure(
   return p50(samples.slice(Math.floor(samples.length / 10)));
 }
 
-async function main(): Promise<void> {
+async function main(save: string | undefined): Promise<void> {
   const server = await startRedis();
   const results: [string, number][] = [];
   try {
@@ -135,7 +140,8 @@ async function main(): Promise<void> {
       ["redlock", 40],
     ];
     for (const [kind, rounds] of plan) {
-      results.push([kind, await measure(kind, server.url, rounds)]);
+      const scaled = Math.max(10, Math.round(rounds * SCALE));
+      results.push([kind, await measure(kind, server.url, scaled)]);
     }
   } finally {
     await server.stop();
@@ -150,9 +156,27 @@ async function main(): Promise<void> {
       : `${ms.toFixed(1)} ms`;
     console.log(`| ${label} | ${shown} | ${(ms / floor).toFixed(1)}× |`);
   }
+  if (save !== undefined) {
+    const rows: RedisRow[] = results.map(([kind, ms]) => ({
+      section: "hand-off",
+      operation: kind === "lpush" ? "raw LPUSH → BLPOP" : kind,
+      runtime: RUNTIME,
+      kind: kind === "lpush" ? "LPUSH→BLPOP" : kind,
+      value: ms * 1000,
+      unit: "µs",
+      ratio: ms / floor,
+    }));
+    const env: Record<string, number> = SCALE === 1
+      ? {}
+      : { HANDOFF_SCALE: SCALE };
+    saveResults(save, "bench/redis_handoff.ts", RUNTIME, env, rows);
+  }
   process.exit(0);
 }
 
-const [mode, url] = process.argv.slice(2);
+const save = saveTarget(process.argv);
+const [mode, url] = process.argv.slice(2).filter((a) =>
+  !a.startsWith("--save=")
+);
 if (mode !== undefined) await peer(mode as LockerKind | "lpush", url);
-else await main();
+else await main(save);
