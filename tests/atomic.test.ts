@@ -261,10 +261,16 @@ describe("atomic commit: holders killed mid-write", () => {
     "with atomic no later holder ever sees a torn record; without it (the control) they do",
     {
       ...posixOnly("SIGKILL"),
+      // Measured under qemu: 29 kills in 30 s, 1 landing mid-turn (writers
+      // take seconds to start and hold ~1.6 turns/s), so neither side would
+      // prove anything there. Natively ~500 kills land in 10 s.
+      ...(EMULATED
+        ? { skip: "emulated (qemu): too few kills land mid-write to prove it" }
+        : {}),
       timeout: 120_000,
     },
     async () => {
-      const ms = EMULATED ? 60_000 : 10_000;
+      const ms = 10_000;
       const atomic = await killWriters(true, ms);
       const control = await killWriters(false, ms);
       console.log(
