@@ -5,7 +5,9 @@
  *   async `acquireShared()` + `release()` against the exclusive pairs,
  *   interleaved batches;
  * - readers scaling: total shared pairs per second with 1, 2 and 4 reader
- *   processes looping at once, against one process's exclusive pairs;
+ *   processes looping at once, against one process's exclusive pairs, and
+ *   the same for a raw FFI `flock(LOCK_SH)` + `flock(LOCK_UN)` loop on the
+ *   lock file (what the kernel alone lets readers reach on this machine);
  * - a writer's wait while 4 readers loop: how long `acquire()` takes.
  *
  * Usage: `node_modules/.bin/deno run -A bench/shared.ts [--seconds=1]` or
@@ -17,6 +19,7 @@
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { MemoryShareLock } from "../mod.ts";
+import { libc, LOCK_UN, openFd } from "./libc.ts";
 import {
   benchScript,
   progress,
@@ -33,8 +36,28 @@ const flag = (name: string, fallback: number) =>
     argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback,
   );
 
+const LOCK_SH = 1;
+
+/** Child mode `raw`: shared flock pairs on the lock file, straight through FFI. */
+async function rawLoop(dir: string, seconds: number): Promise<void> {
+  const fd = openFd(`${dir}/shared.lock`);
+  const end = performance.now() + seconds * 1000;
+  let pairs = 0;
+  while (performance.now() < end) {
+    for (let i = 0; i < 256; i++) {
+      if (libc.flock(fd, LOCK_SH) !== 0) throw new Error("flock(LOCK_SH)");
+      libc.flock(fd, LOCK_UN);
+    }
+    pairs += 256;
+    if ((pairs & 0x3fff) === 0) await new Promise((r) => setTimeout(r, 0));
+  }
+  libc.close(fd);
+  console.log(String(pairs));
+}
+
 /** Child mode: loop pairs for `seconds`, print how many. */
 async function loop(mode: string, dir: string, seconds: number): Promise<void> {
+  if (mode === "raw") return await rawLoop(dir, seconds);
   const lock = new MemoryShareLock("shared", { length: LENGTH, dir });
   const end = performance.now() + seconds * 1000;
   let pairs = 0;
@@ -144,6 +167,11 @@ if (loopArg !== undefined) {
       const counts = await children(n, "shared", dir.path, seconds);
       scale.push(counts.reduce((a, b) => a + b, 0));
     }
+    const raw: number[] = [];
+    for (const n of [1, 2, 4]) {
+      const counts = await children(n, "raw", dir.path, seconds);
+      raw.push(counts.reduce((a, b) => a + b, 0));
+    }
     const perSecond = (pairs: number) => pairs / seconds;
     for (const [i, n] of [1, 2, 4].entries()) {
       rows.push([
@@ -154,6 +182,15 @@ if (loopArg !== undefined) {
         } k/s`,
         `${(scale[i] / exclusive).toFixed(2)}×`,
         n === 4 ? `≥ 2× of 1 reader: ${(scale[2] / scale[0]).toFixed(2)}×` : "",
+      ]);
+    }
+    for (const [i, n] of [1, 2, 4].entries()) {
+      rows.push([
+        `raw FFI flock(SH)+flock(UN), ${n} process${n > 1 ? "es" : ""}`,
+        `${(perSecond(raw[i]) / 1e3).toFixed(0)} k/s`,
+        `1 raw process ${(perSecond(raw[0]) / 1e3).toFixed(0)} k/s`,
+        `${(raw[i] / raw[0]).toFixed(2)}×`,
+        n === 4 ? "the kernel's own scaling here" : "",
       ]);
     }
 
