@@ -296,7 +296,7 @@ export const MULTILINE_AXIS = {
 export function handoffSpec(rows: readonly Row[], title: string): TopLevelSpec {
   const handoffs = rows.filter((r) => r.section === "hand-off");
   const colour = seriesScale(handoffs);
-  const keyOf = (operation: string) => wrap(operation, 50).join("\n");
+  const keyOf = (operation: string) => wrap(operation, 40).join("\n");
   const labels = [...new Set(handoffs.map((r) => keyOf(r.operation)))];
   const values = handoffs.map((row) => ({
     key: keyOf(row.operation),
@@ -324,6 +324,11 @@ export function handoffSpec(rows: readonly Row[], title: string): TopLevelSpec {
     scale: { domain: colour.domain },
   } as const;
   const scale = { type: "log", domain: [from, to], nice: false };
+  // 1-2-5 ticks: Vega's own log ticks crowd ("300400") on a narrow axis.
+  const ticks: number[] = [];
+  for (let decade = from; decade <= to; decade *= 10) {
+    for (const m of [1, 2, 5]) if (decade * m <= to) ticks.push(decade * m);
+  }
   const color = {
     field: "series",
     type: "nominal",
@@ -358,7 +363,7 @@ export function handoffSpec(rows: readonly Row[], title: string): TopLevelSpec {
             scale,
             title:
               "µs from release() to the waiter's acquire returning (log scale; lower is better)",
-            axis: { grid: true, format: "~s" },
+            axis: { grid: true, format: "~s", values: ticks },
           },
           x2: { datum: from },
           color,
