@@ -22,9 +22,9 @@
  * | 128 | u32 | mode flags, fixed at creation: bit 0 = atomic commit (the region is kept twice) |
  * | 132 | u32 | atomic commit: which copy (0 or 1) holds the published bytes |
  * | 136 | i32 | pid of a waiting exclusive acquirer: new shared acquirers wait behind it |
- * | 140 | u32 | turns: bumped by every release after which the bytes may differ (not by a condition waiter whose predicate stayed false); condition waiters sleep on it (futex word) |
+ * | 140 | u32 | turns: bumped by every release after which the bytes may differ while condition waiters are counted (not by a condition waiter whose predicate stayed false); condition waiters sleep on it (futex word) |
  * | 144 | 27×i32 | pids of memshare processes holding the lock shared, 0 = free slot |
- * | 252 | u32 | condition waiters sleeping on the turns word |
+ * | 252 | u32 | condition waiters sleeping on the turns word (each counts itself while it still holds, before reading its mark) |
  *
  * Layout 1 was the first 128 bytes alone. The user region starts at 256:
  * 8-byte aligned, and away from the cache lines of the state and wake words.

@@ -23,7 +23,7 @@ import type { ResolvedPaths } from "./paths.ts";
 import { SharedFiles } from "./shared_files.ts";
 import { SharedHolds } from "./shared_holds.ts";
 import { pollDelay, SLICE_MS } from "./wait_loop.ts";
-import { endTurn, turnsNow, TurnWait } from "./turns.ts";
+import { endTurn, markTurnWait, TurnWait, uncountWaiter } from "./turns.ts";
 import { Waiting, wakeWaiters } from "./wake.ts";
 
 // src/lock/semaphore_info.ts reads the type from here.
@@ -74,6 +74,8 @@ export class LocalEngine
   #sharedWait = false;
   /** Whether this realm holds the lock exclusively now. */
   #held = false;
+  /** A suspend counted a condition waiter whose wait has not taken it over yet. */
+  #turnCounted = false;
   /** Atomic commit's two copies (`null` without `atomic`). */
   readonly #copies: AtomicCopies | null;
 
@@ -121,6 +123,9 @@ export class LocalEngine
   claimSync(timeout: number): Claim | null {
     const platform = this.#platform;
     if (timeout === Infinity && platform.lock !== undefined) {
+      // Free now: taken without touching the waiting-writer word.
+      const now = this.#take(false);
+      if (now !== null) return now;
       // Readers of other processes wait behind a writer queued in the kernel.
       if (this.#files.header !== null) this.#shared.markWriterWaiting();
       try {
@@ -208,12 +213,17 @@ export class LocalEngine
   }
 
   /** End the turn (wakes condition waiters) → header free → OS unlock → wake another process's waiter. */
-  release(claim: Claim): void {
-    this.suspend(claim, true);
+  release(_claim: Claim): void {
+    this.#end(true, false);
   }
 
   /** Releases for a condition wait; `changed`: the turn may have changed the bytes. Returns the turns mark. */
   suspend(_claim: Claim, changed: boolean): number {
+    return this.#end(changed, true);
+  }
+
+  /** Ends this realm's hold; with `marks`, returns the turns mark (else 0). */
+  #end(changed: boolean, marks: boolean): number {
     const files = this.#files;
     const header = files.header!;
     this.#held = false;
@@ -222,7 +232,10 @@ export class LocalEngine
     // The turn ends, and the mark is read, while we still hold: a turn by
     // the next holder must come after the mark.
     if (changed) endTurn(header, files, this.#platform);
-    const mark = turnsNow(header);
+    // A condition waiter is counted before its mark is read and the lock
+    // let go: the next holder's release then bumps the turns word.
+    const mark = marks ? markTurnWait(header, this.#turnCounted) : 0;
+    if (marks) this.#turnCounted = true;
     header.clearHolder();
     this.#platform.unlock(files.lockHandle);
     wakeWaiters(files, this.#platform, this.#waiting.counted);
@@ -247,11 +260,14 @@ export class LocalEngine
   }
 
   #turnWait(mark: number): TurnWait {
+    const counted = this.#turnCounted;
+    this.#turnCounted = false;
     return new TurnWait(
       this.#files,
       this.#platform,
       mark,
       () => this.#held || this.#shared.count > 0,
+      counted,
     );
   }
 
@@ -295,6 +311,10 @@ export class LocalEngine
   /** Unmaps and closes the files. */
   close(): void {
     this.stopWaiting();
+    if (this.#turnCounted && this.#files.header !== null) {
+      this.#turnCounted = false;
+      uncountWaiter(this.#files.header);
+    }
     this.#files.close();
   }
 

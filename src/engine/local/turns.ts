@@ -3,8 +3,10 @@
  * lets go of the lock and sleeps until another holder has ended a turn.
  *
  * A turn ends at every memshare release after which the bytes may differ:
- * the releaser bumps the header's turns word and, when the header counts
- * condition waiters, wakes each of them on it. A condition waiter whose
+ * while the header counts condition waiters, the releaser bumps the
+ * header's turns word and wakes each of them on it (with none counted it
+ * touches nothing: a waiter counts itself while it still holds, before it
+ * reads its mark, so no turn after a mark can miss it). A waiter whose
  * predicate stayed false lets go without a bump (it only read), so two
  * waiters never wake each other in a loop. A client that does not use the
  * header (flock(1), Python's FileLock) bumps nothing: while a waiter
@@ -47,6 +49,9 @@ const LONGEST_SLICE_MS = 250;
  * Ends a turn: bumps the turns word and wakes the condition waiters —
  * once per round of sleeps, like `wakeWaiters`: a count left behind by a
  * killed sleeper costs one round of wake calls, not a call per release.
+ * Called by the holder. With no condition waiter counted nothing is
+ * bumped: a waiter counts itself while it still holds (`countWaiter`),
+ * before it reads its mark, so every turn after a mark sees the count.
  */
 export function endTurn(
   header: Header,
@@ -54,6 +59,8 @@ export function endTurn(
   platform: Platform,
 ): void {
   const words = header.words;
+  // A plain read: every count that matters was made under the lock we hold.
+  if ((words[CONDITION_WAITERS_WORD] & COUNT) === 0) return;
   Atomics.add(words, TURNS_WORD, 1);
   const state = Atomics.load(words, CONDITION_WAITERS_WORD);
   if ((state & COUNT) === 0 || (state & PENDING) !== 0) return;
@@ -65,9 +72,23 @@ export function endTurn(
   }
 }
 
-/** The turns word now (the mark a waiter sleeps past). */
-export function turnsNow(header: Header): number {
+/** Counts a condition waiter in the header; call while holding, before reading the mark. */
+export function countWaiter(header: Header): void {
+  Atomics.add(header.words, CONDITION_WAITERS_WORD, 1);
+}
+
+/**
+ * For a condition wait, while holding: counts the waiter (unless
+ * `counted` already) and returns the turns word, the mark it sleeps past.
+ */
+export function markTurnWait(header: Header, counted: boolean): number {
+  if (!counted) countWaiter(header);
   return Atomics.load(header.words, TURNS_WORD);
+}
+
+/** Takes back a `countWaiter` whose wait never began. */
+export function uncountWaiter(header: Header): void {
+  Atomics.sub(header.words, CONDITION_WAITERS_WORD, 1);
 }
 
 /**
@@ -90,12 +111,13 @@ export class TurnWait implements Sleeper {
   /** Current slice between probes (see `LONGEST_SLICE_MS`). */
   slice: number = SLICE_MS;
 
-  /** Waiting for a turn to end after `mark`. */
+  /** Waiting for a turn to end after `mark`; `counted`: `countWaiter` was called for it (the wait then uncounts it). */
   constructor(
     files: SharedFiles,
     platform: Platform,
     mark: number,
     held: () => boolean,
+    counted: boolean,
   ) {
     this.#files = files;
     this.#platform = platform;
@@ -109,7 +131,7 @@ export class TurnWait implements Sleeper {
       offset: TURNS_OFFSET,
       expected: mark,
     };
-    Atomics.add(files.header!.words, CONDITION_WAITERS_WORD, 1);
+    if (!counted) countWaiter(files.header!);
     this.#counted = true;
   }
 
@@ -150,7 +172,7 @@ export class TurnWait implements Sleeper {
     waitLoop(this.#platform).remove(this);
     if (this.#counted) {
       this.#counted = false;
-      Atomics.sub(this.#files.header!.words, CONDITION_WAITERS_WORD, 1);
+      uncountWaiter(this.#files.header!);
     }
   }
 
