@@ -9,7 +9,12 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { LockHeldError, LockTimeoutError, MemoryShareLock } from "../mod.ts";
+import {
+  type LockGuard,
+  LockHeldError,
+  LockTimeoutError,
+  MemoryShareLock,
+} from "../mod.ts";
 import { currentPlatform } from "../src/ffi/current.ts";
 import {
   type Child,
@@ -213,6 +218,10 @@ describe("shared holds across processes", {
       const dir = tempDir();
       const control = controlFile(dir.path);
       const children: Child[] = [];
+      const lock = new MemoryShareLock("rw", { length: 16, dir: dir.path });
+      // Held while the children start, so they all begin together (under
+      // qemu they come up seconds apart and readers would never meet).
+      let gate: LockGuard | null = lock.acquireSync();
       try {
         const spawn = (
           runtime: "deno" | "bun",
@@ -238,6 +247,10 @@ describe("shared holds across processes", {
         spawn("bun", "reader", 40, 3, "sync");
         spawn("deno", "writer", 30, 1, "async");
         spawn("bun", "writer", 30, 1, "sync");
+        await Promise.all(children.map((child) => child.waitFor("ready")));
+        await sleep(EMULATED ? 3_000 : 200);
+        gate.releaseSync();
+        gate = null;
         const results = await Promise.all(children.map(finished));
         assert.deepEqual(results.map((r) => r.holds), [40, 40, 40, 40, 30, 30]);
         assert.equal(Atomics.load(control.words, VIOLATIONS), 0);
@@ -247,7 +260,6 @@ describe("shared holds across processes", {
             Atomics.load(control.words, MOST)
           })`,
         );
-        const lock = new MemoryShareLock("rw", { length: 16, dir: dir.path });
         const guard = lock.acquireSync({ timeout: 5_000 });
         assert.equal(u32(guard.memory), 60);
         assert.notEqual(
@@ -256,9 +268,10 @@ describe("shared holds across processes", {
           "a reader's write reached the region",
         );
         guard.releaseSync();
-        await lock.close();
       } finally {
+        gate?.releaseSync();
         await reap(children);
+        await lock.close();
         control.close();
         dir.remove();
       }
