@@ -292,6 +292,43 @@ export const MULTILINE_AXIS = {
   labelPadding: 6,
 } as const;
 
+/**
+ * Ticks for a log axis from `from` to `to`: each decade times `multipliers`
+ * (Vega's own log ticks crowd on a narrow axis).
+ */
+export function logTicks(
+  from: number,
+  to: number,
+  multipliers: readonly number[],
+): number[] {
+  const ticks: number[] = [];
+  const last = Math.ceil(Math.log10(to));
+  for (let e = Math.floor(Math.log10(from)); e <= last; e++) {
+    for (const m of multipliers) {
+      const v = m * 10 ** e;
+      if (v >= from && v <= to) ticks.push(v);
+    }
+  }
+  return ticks;
+}
+
+/** The band encodings of a chart with a row per label and a bar per series. */
+export function bandRows(
+  labels: readonly string[],
+  series: readonly string[],
+) {
+  return {
+    y: {
+      field: "key",
+      type: "nominal",
+      sort: labels,
+      title: null,
+      axis: MULTILINE_AXIS,
+    },
+    yOffset: { field: "series", type: "nominal", scale: { domain: series } },
+  } as const;
+}
+
 /** Vega-Lite spec of the hand-off latency chart (p50 and p90, µs). */
 export function handoffSpec(rows: readonly Row[], title: string): TopLevelSpec {
   const handoffs = rows.filter((r) => r.section === "hand-off");
@@ -311,24 +348,9 @@ export function handoffSpec(rows: readonly Row[], title: string): TopLevelSpec {
   const highest = Math.max(...values.map((v) => v.p90));
   const from = 10 ** Math.floor(Math.log10(Math.max(lowest, 1e-3) / 1.5));
   const to = highest * 3;
-  const y = {
-    field: "key",
-    type: "nominal",
-    sort: labels,
-    title: null,
-    axis: MULTILINE_AXIS,
-  } as const;
-  const yOffset = {
-    field: "series",
-    type: "nominal",
-    scale: { domain: colour.domain },
-  } as const;
+  const { y, yOffset } = bandRows(labels, colour.domain);
   const scale = { type: "log", domain: [from, to], nice: false };
-  // 1-2-5 ticks: Vega's own log ticks crowd ("300400") on a narrow axis.
-  const ticks: number[] = [];
-  for (let decade = from; decade <= to; decade *= 10) {
-    for (const m of [1, 2, 5]) if (decade * m <= to) ticks.push(decade * m);
-  }
+  const ticks = logTicks(from, to, [1, 2, 5]);
   const color = {
     field: "series",
     type: "nominal",

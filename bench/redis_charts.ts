@@ -23,7 +23,13 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import type { TopLevelSpec } from "vega-lite";
-import { CHARTS_DIR, MULTILINE_AXIS, seriesColours, wrap } from "./charts.ts";
+import {
+  bandRows,
+  CHARTS_DIR,
+  logTicks,
+  seriesColours,
+  wrap,
+} from "./charts.ts";
 import type { RedisResults, RedisRow } from "./redis_rows.ts";
 import { BASE_CONFIG, renderSvg } from "./vega_svg.ts";
 
@@ -83,24 +89,6 @@ function times(ratio: number): string {
     : `${ratio.toFixed(2)}×`;
 }
 
-/**
- * Powers of ten from `from` to `to` for a log axis, and their 3× when the
- * axis spans under 3 decades (more would crowd the labels).
- */
-function logTicks(from: number, to: number): number[] {
-  const ticks: number[] = [];
-  const first = Math.floor(Math.log10(from));
-  const last = Math.ceil(Math.log10(to));
-  const steps = last - first > 3 ? [1] : [1, 3];
-  for (let e = first; e <= last; e++) {
-    for (const m of steps) {
-      const v = m * 10 ** e;
-      if (v >= from && v <= to) ticks.push(v);
-    }
-  }
-  return ticks;
-}
-
 function panel(
   rows: readonly RedisRow[],
   [section, title, axisTitle, floor]: (typeof PANELS)[number],
@@ -132,20 +120,20 @@ function panel(
     ? "datum.value >= 1e6 ? format(datum.value / 1e6, '~g') + ' s' : datum.value >= 1000 ? format(datum.value / 1000, '~g') + ' ms' : format(datum.value, '~g') + ' µs'"
     : "format(datum.value, ',~g')";
   const axis = log
-    ? { grid: true, values: logTicks(from, to), labelExpr }
+    ? {
+      grid: true,
+      // Powers of ten over wide spans, else 1-3-10.
+      values: logTicks(
+        from,
+        to,
+        Math.ceil(Math.log10(to)) - Math.floor(Math.log10(from)) > 3
+          ? [1]
+          : [1, 3],
+      ),
+      labelExpr,
+    }
     : { grid: true, labelExpr };
-  const y = {
-    field: "key",
-    type: "nominal",
-    sort: labels,
-    title: null,
-    axis: MULTILINE_AXIS,
-  } as const;
-  const yOffset = {
-    field: "series",
-    type: "nominal",
-    scale: { domain: colour.domain },
-  } as const;
+  const { y, yOffset } = bandRows(labels, colour.domain);
   const x = { field: "value", type: "quantitative", scale } as const;
   const perOp = Math.max(2, colour.domain.length) * 16 + 18;
   return {
