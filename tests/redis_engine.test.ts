@@ -459,28 +459,32 @@ describe("Redis URLs and credentials", { skip }, () => {
     }
   });
 
-  test("a server that stops answering: the step fails after its timeout, no hang", async () => {
-    const server = await startRedis();
-    const e = engine(server.url, "frozen");
-    let stopped = false;
-    try {
-      await e.release(await take(e)); // connected
-      process.kill(server.process.pid!, "SIGSTOP");
-      stopped = true;
-      const started = Date.now();
-      const error = await take(e, 20_000).then(
-        () => assert.fail("granted"),
-        (error) => error,
-      );
-      assert.ok(error instanceof RedisConnectionError, String(error));
-      assert.match(error.message, /EVALSHA failed: no reply within 5000 ms/);
-      assert.ok(Date.now() - started < 10_000);
-    } finally {
-      if (stopped) process.kill(server.process.pid!, "SIGCONT");
-      await e.close();
-      await server.stop();
-    }
-  });
+  test(
+    "a server that stops answering: the step fails after its timeout, no hang",
+    { timeout: 30_000 },
+    async () => {
+      const server = await startRedis();
+      const e = engine(server.url, "frozen");
+      let stopped = false;
+      try {
+        await e.release(await take(e)); // connected
+        process.kill(server.process.pid!, "SIGSTOP");
+        stopped = true;
+        const started = Date.now();
+        const error = await take(e, 20_000).then(
+          () => assert.fail("granted"),
+          (error) => error,
+        );
+        assert.ok(error instanceof RedisConnectionError, String(error));
+        assert.match(error.message, /EVALSHA failed: no reply within 5000 ms/);
+        assert.ok(Date.now() - started < 10_000);
+      } finally {
+        if (stopped) process.kill(server.process.pid!, "SIGCONT");
+        await e.close();
+        await server.stop();
+      }
+    },
+  );
 
   test("ACL user: right password works, wrong one is refused and masked", async () => {
     const server = await startRedis({
