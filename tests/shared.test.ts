@@ -429,10 +429,14 @@ describe("shared holds across processes", {
         }
         await Promise.all(children.map(finished));
         assert.ok(lockedSeen > 0, "info() never saw the lock held");
-        assert.equal(
-          unnamed,
-          0,
-          `${unnamed} of ${lockedSeen} looks named nobody`,
+        // info() looks again for up to 50 ms while the lock is held and
+        // nobody is named. Under qemu a holder can be descheduled longer
+        // than that between its flock and naming itself (seen: 1 look in
+        // a few hundred), so there a rare miss is allowed; natively none.
+        const allowed = EMULATED ? Math.floor(lockedSeen / 50) : 0;
+        assert.ok(
+          unnamed <= allowed,
+          `${unnamed} of ${lockedSeen} looks named nobody (allowed: ${allowed})`,
         );
       } finally {
         await reap(children);
