@@ -7,7 +7,13 @@
 
 import { RedisEngine } from "../engine/redis/redis_engine.ts";
 import type { RedisClaim, RedisLockInfo } from "../engine/redis/types.ts";
-import { type GuardOwner, ShareGuardBase } from "../front/guard.ts";
+import {
+  type GuardOwner,
+  type GuardState,
+  guardState,
+  ShareGuardBase,
+  STATE,
+} from "../front/guard.ts";
 import { LockFront } from "../front/lock_front.ts";
 import { type AcquireOptions, checkHook } from "../front/options.ts";
 import { Registry } from "../front/registry.ts";
@@ -63,10 +69,22 @@ export class RedisShareGuard extends ShareGuardBase {
   /** Aborted (with a `LockLostError`) when this holder loses its lease. */
   readonly signal: AbortSignal;
 
+  readonly #state: GuardState;
+
   /** Made by the lock; not meant to be constructed directly. */
   constructor(claim: RedisClaim, owner: GuardOwner) {
-    super(claim.recovered, claim.token, owner);
+    super();
+    this.#state = guardState(claim.recovered, claim.token, owner);
     this.signal = claim.signal;
+  }
+
+  /**
+   * This guard's state: the lock's, not the user's.
+   *
+   * @internal
+   */
+  get [STATE](): GuardState {
+    return this.#state;
   }
 }
 
