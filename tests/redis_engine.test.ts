@@ -388,7 +388,7 @@ describe("Redis engine, lost mail", { skip }, () => {
         "4",
         "memshare:{lostmail}:state",
         "memshare:{lostmail}:queue",
-        "memshare:{lostmail}:hb",
+        "memshare:{lostmail}:wait",
         "memshare:{lostmail}:fence",
       ]);
       const started = Date.now();

@@ -10,8 +10,10 @@
  *   `recovered`)
  * - `fence`  the fencing counter, only ever `INCR`ed
  * - `queue`  list of waiter ids, first come first served
- * - `meta`   hash waiter id → JSON {lease, host, pid, tag}
- * - `hb`     hash waiter id → heartbeat expiry (server ms)
+ * - `wait`   hash waiter id → `EXPIRY:LEASE:PID:HOSTLENGTH:HOST` + tag:
+ *   the heartbeat's expiry (server ms) and what a grant needs, in one
+ *   field so that queueing, heartbeats and promotion each touch it once
+ *   (read by a pattern match: cjson cost more than the hash calls saved)
  * - `data`   the shared bytes (never shrunk: written with `SETRANGE 0`)
  * - `mb:ID`  a waiter's mailbox: a grant is `RPUSH`ed there as
  *   `token:recovered:` + the bytes, and the waiter `BLPOP`s it
@@ -21,7 +23,7 @@
 
 /** The keys of one lock, in the order every script takes them. */
 export interface LockKeys {
-  /** All keys, for `EVALSHA`: state, fence, queue, meta, hb, data. */
+  /** All keys, for `EVALSHA`: state, fence, queue, wait, data. */
   readonly keys: readonly string[];
   /** Prefix of the mailboxes (`…mb:`); a waiter's is this + its id. */
   readonly mailboxPrefix: string;
@@ -35,8 +37,7 @@ export function lockKeys(name: string): LockKeys {
       `${p}state`,
       `${p}fence`,
       `${p}queue`,
-      `${p}meta`,
-      `${p}hb`,
+      `${p}wait`,
       `${p}data`,
     ],
     mailboxPrefix: `${p}mb:`,
@@ -44,10 +45,18 @@ export function lockKeys(name: string): LockKeys {
 }
 
 const PRELUDE = `
-local S, F, Q, M, HB, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local S, F, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local MBP = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- What this call already read of the state hash (nil: not read), so that
+-- grant() and holder() need no reads of their own on the hot paths.
+local known_lost, known_acq, known_holder
+
+-- A queued waiter's record in \`wait\` (see the keys above).
+local function record(expiry, lease, host, pid, tag)
+  return expiry .. ':' .. lease .. ':' .. pid .. ':' .. #host .. ':' .. host .. tag
+end
 
 local function clear_owner()
   redis.call('HDEL', S, 'owner', 'exp', 'lease', 'host', 'pid', 'tag', 'since', 'grec')
@@ -56,61 +65,75 @@ end
 -- A holder whose lease ran out loses the lock (the next grant reports
 -- it). Returns the owner left (false when none).
 local function expire()
-  local h = redis.call('HMGET', S, 'owner', 'exp')
+  local h = redis.call('HMGET', S, 'owner', 'exp', 'lost', 'acq', 'host', 'pid', 'tag', 'since')
+  known_acq = tonumber(h[4] or '0')
   if h[1] and tonumber(h[2]) <= now then
     clear_owner()
     redis.call('HSET', S, 'lost', 1)
     redis.call('HINCRBY', S, 'rec', 1)
+    known_lost = true
     return false
   end
+  known_lost = h[3] == '1'
+  if h[1] then known_holder = {h[5], h[6], h[7], h[8], tostring(tonumber(h[2]) - now)} end
   return h[1]
 end
 
 local function grant(id, lease, host, pid, tag)
   local token = redis.call('INCR', F)
-  local rec = redis.call('HGET', S, 'lost') == '1' and 1 or 0
+  if known_lost == nil then
+    local h = redis.call('HMGET', S, 'lost', 'acq')
+    known_lost, known_acq = h[1] == '1', tonumber(h[2] or '0')
+  end
+  local rec = known_lost and 1 or 0
+  known_lost, known_acq, known_holder = false, known_acq + 1, nil
   redis.call('HSET', S, 'owner', id, 'token', token, 'exp', now + lease,
     'lease', lease, 'host', host, 'pid', pid, 'tag', tag, 'since', now, 'lost', 0,
-    'grec', rec)
-  redis.call('HINCRBY', S, 'acq', 1)
+    'grec', rec, 'acq', known_acq)
   return token, rec
 end
 
 -- With the lock free, grants it to the first waiter whose heartbeat is
 -- alive (dead ones are dropped) and mails it the grant and the bytes.
--- \`owner\`: the owner when the caller knows it (false: none). Returns the
--- owner after (false: none, and nobody queues).
+-- \`owner\`: the owner when the caller knows it (false: none, whatever
+-- the state hash still names). Returns the owner after (false: none
+-- granted, and nobody queues).
 local function promote(owner)
   if owner == nil then owner = redis.call('HGET', S, 'owner') end
   if owner then return owner end
   for _ = 1, 10000 do
     local id = redis.call('LPOP', Q)
     if not id then return false end
-    local hb = tonumber(redis.call('HGET', HB, id) or '0')
-    local meta = redis.call('HGET', M, id)
-    redis.call('HDEL', HB, id)
-    redis.call('HDEL', M, id)
-    if meta and hb > now then
-      local m = cjson.decode(meta)
-      local token, rec = grant(id, m.lease, m.host, m.pid, m.tag)
+    local w = redis.call('HGET', W, id)
+    redis.call('HDEL', W, id)
+    local e, lease, pid, n, rest
+    if w then e, lease, pid, n, rest = string.match(w, '^(%d+):(%d+):([^:]*):(%d+):(.*)$') end
+    if e and tonumber(e) > now then
+      n = tonumber(n)
+      local token, rec = grant(id, tonumber(lease), string.sub(rest, 1, n), pid, string.sub(rest, n + 1))
       local mb = MBP .. id
       redis.call('RPUSH', mb, token .. ':' .. rec .. ':' .. (redis.call('GET', D) or ''))
-      redis.call('PEXPIRE', mb, m.lease + 60000)
+      redis.call('PEXPIRE', mb, lease + 60000)
       return id
     end
   end
-  return redis.call('HGET', S, 'owner')
+  return false -- only dead waiters so far: nobody was granted
 end
 
 local function holder()
+  if known_holder then return known_holder end
   local h = redis.call('HMGET', S, 'host', 'pid', 'tag', 'since', 'exp')
   if not h[1] then return {} end
   return {h[1], h[2], h[3], h[4], tostring(tonumber(h[5]) - now)}
 end
 
 local function is_holder(id, token)
-  local h = redis.call('HMGET', S, 'owner', 'token', 'exp')
-  return h[1] == id and h[2] == token and tonumber(h[3]) > now
+  local h = redis.call('HMGET', S, 'owner', 'token', 'exp', 'lost', 'acq')
+  if h[1] == id and h[2] == token and tonumber(h[3]) > now then
+    known_lost, known_acq = h[4] == '1', tonumber(h[5] or '0')
+    return true
+  end
+  return false
 end
 `;
 
@@ -127,13 +150,12 @@ if not promote(expire()) then -- free, and nobody queues
 end
 if ARGV[8] == '1' then return {0, holder()} end -- one try: never queues
 redis.call('RPUSH', Q, id)
-redis.call('HSET', M, id, cjson.encode({lease = lease, host = ARGV[5], pid = ARGV[6], tag = ARGV[7]}))
-redis.call('HSET', HB, id, now + ttl)
+redis.call('HSET', W, id, record(now + ttl, lease, ARGV[5], ARGV[6], ARGV[7]))
 return {0, holder()}
 `;
 
 /**
- * HEARTBEAT(mbp, id, hbTtl, meta): keeps `id` alive in the queue, lets a
+ * HEARTBEAT(mbp, id, hbTtl, lease, host, pid, tag): keeps `id` alive in the queue, lets a
  * lapsed holder go; re-queues `id` at the tail if it was dropped. →
  * `{2}` when `id` holds the lock (its grant is in the mailbox), else
  * `{0, holder}` (`{3, holder}` when re-queued).
@@ -141,14 +163,11 @@ return {0, holder()}
 const HEARTBEAT = `${PRELUDE}
 local id, ttl = ARGV[2], tonumber(ARGV[3])
 if promote(expire()) == id then return {2} end
-if redis.call('HEXISTS', HB, id) == 1 then
-  redis.call('HSET', HB, id, now + ttl)
-  return {0, holder()}
-end
-if redis.call('LLEN', MBP .. id) > 0 then return {2} end
+local queued = redis.call('HEXISTS', W, id) == 1
+if not queued and redis.call('LLEN', MBP .. id) > 0 then return {2} end
+redis.call('HSET', W, id, record(now + ttl, ARGV[4], ARGV[5], ARGV[6], ARGV[7]))
+if queued then return {0, holder()} end
 redis.call('RPUSH', Q, id)
-redis.call('HSET', M, id, ARGV[4])
-redis.call('HSET', HB, id, now + ttl)
 if promote() == id then return {2} end
 return {3, holder()}
 `;
@@ -160,8 +179,7 @@ return {3, holder()}
 const LEAVE = `${PRELUDE}
 local id = ARGV[2]
 redis.call('LREM', Q, 0, id)
-redis.call('HDEL', M, id)
-redis.call('HDEL', HB, id)
+redis.call('HDEL', W, id)
 redis.call('DEL', MBP .. id)
 local had = 0
 if redis.call('HGET', S, 'owner') == id then
@@ -205,8 +223,8 @@ return 0
 const RELEASE = `${PRELUDE}
 if is_holder(ARGV[2], ARGV[3]) then
   redis.call('SETRANGE', D, 0, ARGV[4])
-  clear_owner()
-  promote(false)
+  -- A grant overwrites every field clear_owner() would delete.
+  if not promote(false) then clear_owner() end
   return 1
 end
 promote(expire())
@@ -220,9 +238,8 @@ const INFO = `${PRELUDE}
 local exp = tonumber(redis.call('HGET', S, 'exp') or '0')
 local locked = exp > now and 1 or 0
 local waiting = 0
-local hbs = redis.call('HVALS', HB)
-for _, v in ipairs(hbs) do
-  if tonumber(v) > now then waiting = waiting + 1 end
+for _, v in ipairs(redis.call('HVALS', W)) do
+  if tonumber(string.match(v, '^%d+') or '0') > now then waiting = waiting + 1 end
 end
 local c = redis.call('HMGET', S, 'acq', 'rec')
 local h = {}

@@ -140,15 +140,6 @@ export class RedisWaiter {
     return this.#keys.mailboxPrefix + id;
   }
 
-  #meta(): string {
-    return JSON.stringify({
-      lease: this.#lease,
-      host: this.#hub.host,
-      pid: String(process.pid),
-      tag: this.#tag,
-    });
-  }
-
   /** Runs `step` after the previous join/leave step of this waiter. */
   #serial(step: () => Promise<void>): void {
     this.#ops = this.#ops.then(step).catch(() => {});
@@ -295,7 +286,10 @@ export class RedisWaiter {
       this.#keys.mailboxPrefix,
       id,
       String(this.#heartbeat * 3),
-      this.#meta(),
+      String(this.#lease),
+      this.#hub.host,
+      String(process.pid),
+      this.#tag,
     ], this.#heartbeat * 3).then((reply) => {
       this.#hbFailures = 0;
       if (!Array.isArray(reply)) return;
