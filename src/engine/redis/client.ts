@@ -27,9 +27,13 @@ export type Client = ReturnType<typeof createClient<any, any, any, 2, any>>;
 // deno-lint-ignore no-explicit-any
 export type Cluster = ReturnType<typeof createCluster<any, any, any, 2, any>>;
 
+// One decoder for every reply: making one is dearer than decoding a key
+// (each mail's BLPOP reply names its key).
+const decoder = new TextDecoder();
+
 /** Decodes a reply that should be text. */
 export function text(reply: Reply): string {
-  if (reply instanceof Uint8Array) return new TextDecoder().decode(reply);
+  if (reply instanceof Uint8Array) return decoder.decode(reply);
   return reply === null ? "" : String(reply);
 }
 

@@ -12,7 +12,7 @@
 
 import process from "node:process";
 import type { WaitCallbacks } from "../engine.ts";
-import type { RedisHub, Reply } from "./connection.ts";
+import { type RedisHub, type Reply, text } from "./connection.ts";
 import { RedisConnectionError } from "./errors.ts";
 import { type LockKeys, SCRIPTS } from "./scripts.ts";
 import { RedisLockTimeoutError } from "./timeout_error.ts";
@@ -356,7 +356,7 @@ export class RedisWaiter {
     this.#unqueue();
     const first = message.indexOf(COLON);
     const second = message.indexOf(COLON, first + 1);
-    const token = Number(new TextDecoder().decode(message.subarray(0, first)));
+    const token = Number(text(message.subarray(0, first)));
     const recovered = message[first + 1] === 0x31;
     this.#serial(() =>
       this.#granted({
