@@ -366,7 +366,45 @@ describe("Redis engine, one process", { skip }, () => {
   });
 });
 
-describe("Redis engine, lost mail", { skip }, () => {
+describe("Redis engine, lost mail and dead waiters", { skip }, () => {
+  test("more dead waiters than one script drops: a newcomer does not jump the live waiter behind them", async () => {
+    const server = await startRedis();
+    const a = engine(server.url, "deadhead");
+    const b = engine(server.url, "deadhead");
+    const c = engine(server.url, "deadhead");
+    try {
+      const held = await take(a);
+      // 20005 ids with no wait record (dead) at the head of the queue: a
+      // script drops at most 10000, so a's release and then c's acquire
+      // each stop at that cap, with 5 still in front of b.
+      redisCli(server.port, [
+        "EVAL",
+        "for i = 1, 20005 do redis.call('RPUSH', KEYS[1], 'dead' .. i) end",
+        "1",
+        "memshare:{deadhead}:queue",
+      ]);
+      const order: string[] = [];
+      const served = (e: RedisEngine, name: string) =>
+        take(e).then(async (claim) => {
+          order.push(name);
+          await put(e, claim);
+          return claim.token;
+        });
+      const bServed = served(b, "b");
+      await until(a, (info) => info.waiting === 1);
+      await put(a, held); // the lock is free, b still queued behind 10005 dead
+      const cServed = served(c, "c");
+      const [bToken, cToken] = await Promise.all([bServed, cServed]);
+      assert.deepEqual(order, ["b", "c"]);
+      assert.ok(bToken < cToken, `b ${bToken}, c ${cToken}`);
+    } finally {
+      await a.close();
+      await b.close();
+      await c.close();
+      await server.stop();
+    }
+  });
+
   test("a grant whose mail was lost is claimed within two heartbeats", async () => {
     const server = await startRedis();
     const a = engine(server.url, "lostmail");

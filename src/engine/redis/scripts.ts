@@ -52,6 +52,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- What this call already read of the state hash (nil: not read), so that
 -- grant() and holder() need no reads of their own on the hot paths.
 local known_lost, known_acq, known_holder
+-- promote() stopped at its cap with waiters still queued (all dead so far).
+local queue_left = false
 
 -- A queued waiter's record in \`wait\` (see the keys above).
 local function record(expiry, lease, host, pid, tag)
@@ -117,7 +119,10 @@ local function promote(owner)
       return id
     end
   end
-  return false -- only dead waiters so far: nobody was granted
+  -- Only dead waiters so far: nobody was granted, but the queue may go on
+  -- (the next script's promote continues with it).
+  queue_left = redis.call('LLEN', Q) > 0
+  return false
 end
 
 local function holder()
@@ -144,7 +149,7 @@ end
  */
 const ACQUIRE = `${PRELUDE}
 local id, lease, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-if not promote(expire()) then -- free, and nobody queues
+if not promote(expire()) and not queue_left then -- free, and nobody queues
   local token, rec = grant(id, lease, ARGV[5], ARGV[6], ARGV[7])
   return {1, token, rec, redis.call('GET', D) or ''}
 end
