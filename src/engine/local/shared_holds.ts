@@ -41,12 +41,15 @@ export class SharedHolds {
   #recovered = false;
   /** Whether the waiting-writer word holds our pid. */
   #markedWriter = false;
+  /** Where the slot walk starts: the slot this process had last. */
+  #lastSlot: number;
 
   /** The holds of the lock behind `files`. */
   constructor(files: SharedFiles, platform: Platform, pid: number) {
     this.#files = files;
     this.#platform = platform;
     this.#pid = pid;
+    this.#lastSlot = pid % READER_SLOTS;
   }
 
   /** How many shared holds this realm has now. */
@@ -170,10 +173,21 @@ export class SharedHolds {
       this.#platform.processAlive(writer);
   }
 
-  /** A free slot, or one a dead reader left; -1 when all name live readers. */
+  /**
+   * A free slot, or one a dead reader left; -1 when all name live readers.
+   * The walk starts at this process's last slot (or one its pid picks):
+   * reader processes then write each their own word instead of all trying
+   * slot 0, 1, … in turn — every failed compare-and-swap takes the cache
+   * line from the other readers.
+   */
   #takeSlot(header: Header): number {
-    for (let slot = 0; slot < READER_SLOTS; slot++) {
-      if (header.swapReader(slot, 0, this.#pid) === 0) return slot;
+    const first = this.#lastSlot;
+    for (let i = 0; i < READER_SLOTS; i++) {
+      const slot = (first + i) % READER_SLOTS;
+      if (header.reader(slot) !== 0) continue;
+      if (header.swapReader(slot, 0, this.#pid) === 0) {
+        return this.#lastSlot = slot;
+      }
     }
     for (let slot = 0; slot < READER_SLOTS; slot++) {
       const pid = header.reader(slot);
@@ -181,7 +195,7 @@ export class SharedHolds {
         pid !== this.#pid && !this.#platform.processAlive(pid) &&
         header.swapReader(slot, pid, this.#pid) === pid
       ) {
-        return slot;
+        return this.#lastSlot = slot;
       }
     }
     return -1;
