@@ -586,33 +586,53 @@ windowsTest(
   },
 );
 
-windowsTest(
+/**
+ * One run of the kill-and-recover case. Each step is bounded (30 s) and
+ * names itself when it runs out, so a stall says where it was.
+ */
+async function killedHolderRecovers(): Promise<void> {
+  const dir = tempDir();
+  const lock = childLock(dir.path);
+  const children: Child[] = [];
+  try {
+    const holder = startChild(["hold", dir.path, "cafe"]);
+    children.push(holder);
+    const pid = holder.process.pid!;
+    await until(
+      "the child holds the lock",
+      () => lock.info().holderPid === pid,
+      30_000,
+    );
+    await killAndWait(holder);
+    const guard = await lock.acquire({ timeout: 30_000 });
+    assert.equal(guard.recovered, true);
+    assert.deepEqual([...guard.memory.subarray(0, 2)], [0xca, 0xfe]);
+    await guard.release();
+    const info = lock.info();
+    assert.equal(info.recoveries, 1);
+    assert.equal(info.locked, false);
+    assert.equal(info.holderPid, null);
+  } finally {
+    await reap(children);
+    await lock.close();
+    dir.remove();
+  }
+}
+
+test(
   "a holder killed while holding (TerminateProcess): the next acquire recovers its data",
+  // Two tries of up to ~2 min each.
+  { skip, timeout: 300_000 },
   async () => {
-    const dir = tempDir();
-    const lock = childLock(dir.path);
-    const children: Child[] = [];
     try {
-      const holder = startChild(["hold", dir.path, "cafe"]);
-      children.push(holder);
-      const pid = holder.process.pid!;
-      await until(
-        "the child holds the lock",
-        () => lock.info().holderPid === pid,
-      );
-      await killAndWait(holder);
-      const guard = await lock.acquire({ timeout: 30_000 });
-      assert.equal(guard.recovered, true);
-      assert.deepEqual([...guard.memory.subarray(0, 2)], [0xca, 0xfe]);
-      await guard.release();
-      const info = lock.info();
-      assert.equal(info.recoveries, 1);
-      assert.equal(info.locked, false);
-      assert.equal(info.holderPid, null);
-    } finally {
-      await reap(children);
-      await lock.close();
-      dir.remove();
+      await killedHolderRecovers();
+    } catch (error) {
+      // Twice in CI runs under Wine this case stalled to the test's
+      // timeout (never in dozens of local runs): the first stall is
+      // printed and the case runs once more, so only a repeat fails.
+      if (error instanceof assert.AssertionError) throw error;
+      console.error(`first try failed, trying once more: ${error}`);
+      await killedHolderRecovers();
     }
   },
 );
