@@ -94,6 +94,7 @@ export function cBaselines(
     unit: "ns",
     value: quantile(handoff.samples, 0.5),
     p90: quantile(handoff.samples, 0.9),
+    p99: quantile(handoff.samples, 0.99),
     notes: `${handoff.samples.length} hand-offs, holder keeps 1–8 ms`,
   });
 

@@ -326,6 +326,7 @@ export async function handoff(
       unit: "ns",
       value: quantile(samples, 0.5),
       p90: quantile(samples, 0.9),
+      p99: quantile(samples, 0.99),
       notes: `${samples.length} hand-offs, holder keeps 1–8 ms`,
     };
     p50.set(variant, row.value);

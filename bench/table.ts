@@ -15,12 +15,14 @@ export interface Row {
   operation: string;
   /** Where it ran. */
   runtime: "deno" | "bun" | "C";
-  /** Unit of `value`/`p90`: time per operation, or a rate (higher is better). */
+  /** Unit of `value`/`p90`/`p99`: time per operation, or a rate (higher is better). */
   unit: "ns" | "op/s" | "B/s";
   /** Median (or p50) in `unit`. */
   value: number;
   /** p90 in `unit`, where relevant. */
   p90?: number;
+  /** p99 in `unit`: the hand-off rows (their tail is what a waiting bot feels). */
+  p99?: number;
   /** The same-run baseline this row is compared with. */
   baseline?: { name: string; value: number };
   /** Names a C row whose value is the baseline; filled in by the driver. */
@@ -72,6 +74,11 @@ function cell(text: string): string {
   return text.replaceAll("|", "\\|");
 }
 
+/** A quantile's cell: empty when the row has none. */
+function optional(value: number | undefined, unit: Row["unit"]): string {
+  return value === undefined ? "" : formatValue(value, unit);
+}
+
 const SECTION_ORDER: Section[] = [
   "uncontended",
   "hand-off",
@@ -89,8 +96,8 @@ export function markdownTable(rows: readonly Row[]): string {
     RUNTIME_ORDER.indexOf(a.runtime) - RUNTIME_ORDER.indexOf(b.runtime)
   );
   const lines = [
-    "| section | operation | runtime | median / p50 | p90 | baseline (same run) | ratio | target | notes |",
-    "|---|---|---|--:|--:|---|--:|---|---|",
+    "| section | operation | runtime | median / p50 | p90 | p99 | baseline (same run) | ratio | target | notes |",
+    "|---|---|---|--:|--:|--:|---|--:|---|---|",
   ];
   for (const row of sorted) {
     const ratio = ratioOf(row);
@@ -100,7 +107,7 @@ export function markdownTable(rows: readonly Row[]): string {
     lines.push(
       `| ${row.section} | ${cell(row.operation)} | ${row.runtime} | ${
         formatValue(row.value, row.unit)
-      } | ${row.p90 === undefined ? "" : formatValue(row.p90, row.unit)} | ${
+      } | ${optional(row.p90, row.unit)} | ${optional(row.p99, row.unit)} | ${
         cell(baseline)
       } | ${ratio === undefined ? "" : `${ratio.toFixed(2)}×`} | ${
         verdict(row, ratio)
