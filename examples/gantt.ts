@@ -1,6 +1,7 @@
 /**
  * The demo's timeline as a picture: an SVG Gantt chart with a row per bot
- * (its runtime beside its name), a lane per lock in each row, a bar for
+ * (its runtime beside its name), a lane per lock in each row (named at its
+ * left, so the chart reads without its subtitle), a bar for
  * every turn a lock was held and a grey bar for the wait in `acquire()`
  * before it. Drawn with Vega-Lite (a dev dependency, rendered headlessly;
  * see bench/vega_svg.ts).
@@ -29,6 +30,8 @@ const LOCK_COLOURS: Record<string, string> = {
   clipboard: "#b279a2",
 };
 const WAITING = "waiting in acquire()";
+/** Pixels between a bot's name and the plot: the widest lane name and a gap. */
+const LANE_LABEL_ROOM = 66;
 const RUNTIME_COLOURS: Record<string, string> = {
   deno: "#1a1a1a",
   bun: "#c8570f",
@@ -76,6 +79,27 @@ export function ganttSpec(
     ).join(" : ") + " : '#555'";
   const end = Math.max(seconds, ...values.map((v) => v.end));
   const lane = 16;
+  const y = {
+    field: "row",
+    type: "nominal",
+    sort: bots.map(rowOf),
+    title: null,
+    scale: { paddingInner: 0.3, paddingOuter: 0.15 },
+    axis: {
+      labelFontSize: 13,
+      labelFontWeight: "bold",
+      labelColor: { expr: labelColour },
+      // Room for the lane names drawn between the bot's name and the plot.
+      labelPadding: LANE_LABEL_ROOM,
+      domain: false,
+      ticks: false,
+    },
+  } as const;
+  const yOffset = {
+    field: "lock",
+    type: "nominal",
+    scale: { domain: [...DESK_LOCKS] },
+  } as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
@@ -84,9 +108,9 @@ export function ganttSpec(
         `${bots.length} bot processes (${
           runtimes.join(" and ")
         }), ${seconds} s, ${turns} turns. A row per bot, its runtime beside its name;`,
-        `a lane per lock (top to bottom: ${
+        `a lane per lock (${
           DESK_LOCKS.join(", ")
-        }); a coloured bar while the bot held the lock,`,
+        }, named at its left); a coloured bar while the bot held the lock,`,
         `a grey bar while it waited in acquire() just before. Turns of one lock that overlapped: ${overlaps}${
           overlaps === 0 ? " (one holder at a time)" : " ✗"
         }.`,
@@ -100,26 +124,8 @@ export function ganttSpec(
       {
         mark: { type: "bar", height: { band: 0.9 } },
         encoding: {
-          y: {
-            field: "row",
-            type: "nominal",
-            sort: bots.map(rowOf),
-            title: null,
-            scale: { paddingInner: 0.3, paddingOuter: 0.15 },
-            axis: {
-              labelFontSize: 13,
-              labelFontWeight: "bold",
-              labelColor: { expr: labelColour },
-              labelPadding: 8,
-              domain: false,
-              ticks: false,
-            },
-          },
-          yOffset: {
-            field: "lock",
-            type: "nominal",
-            scale: { domain: [...DESK_LOCKS] },
-          },
+          y,
+          yOffset,
           x: {
             field: "start",
             type: "quantitative",
@@ -139,6 +145,23 @@ export function ganttSpec(
             legend: { orient: "bottom", direction: "horizontal" },
           },
         },
+      },
+      {
+        // The lock's name left of each lane, outside the plot.
+        data: {
+          values: bots.flatMap((bot) =>
+            DESK_LOCKS.map((lock) => ({ row: rowOf(bot), lock }))
+          ),
+        },
+        mark: {
+          type: "text",
+          align: "right",
+          baseline: "middle",
+          dx: -6,
+          fontSize: 10.5,
+          color: "#666",
+        },
+        encoding: { y, yOffset, x: { value: 0 }, text: { field: "lock" } },
       },
       {
         // Invisible marks whose legend names each runtime's colour.
