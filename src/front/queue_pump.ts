@@ -29,10 +29,6 @@ export interface PumpHost<C extends Claim, G> {
 
 /** One pending acquire, as `QueuePump.add` takes it. */
 export interface PumpRequest<G> {
-  /** Settles the acquire with its guard. */
-  readonly resolve: (guard: G) => void;
-  /** Settles the acquire with an error. */
-  readonly reject: (error: unknown) => void;
   /** Ms before it gives up (`Infinity`: never). */
   readonly timeout: number;
   /** Aborts it. */
@@ -54,7 +50,7 @@ export interface PumpRequest<G> {
  * @example
  * ```ts ignore
  * const pump = new QueuePump(engine, null, host);
- * pump.add({ resolve, reject, timeout: 1_000, signal: undefined, timeoutError, shared: false });
+ * const guard = await pump.wait({ timeout: 1_000, signal: undefined, timeoutError, shared: false });
  * ```
  */
 export class QueuePump<C extends Claim, G> {
@@ -88,20 +84,22 @@ export class QueuePump<C extends Claim, G> {
     return this.#queue.length;
   }
 
-  /** Queues an acquire and asks the engine for it when it heads the queue. */
-  add(request: PumpRequest<G>): void {
-    const waiter = this.#queue.add(
-      request.resolve,
-      request.reject,
-      request.timeout,
-      request.signal,
-      request.timeoutError,
-      request.shared,
-    );
-    waiter.resumes = request.resumes;
-    waiter.onLeave = () => this.#queueChanged();
-    if (request.once === true) this.#once = waiter;
-    this.pump();
+  /** Queues an acquire and asks the engine for it when it heads the queue; settles with its guard. */
+  wait(request: PumpRequest<G>): Promise<G> {
+    return new Promise<G>((resolve, reject) => {
+      const waiter = this.#queue.add(
+        resolve,
+        reject,
+        request.timeout,
+        request.signal,
+        request.timeoutError,
+        request.shared,
+      );
+      waiter.resumes = request.resumes;
+      waiter.onLeave = () => this.#queueChanged();
+      if (request.once === true) this.#once = waiter;
+      this.pump();
+    });
   }
 
   /** Rejects every queued acquire with `error` (at `close()`). */

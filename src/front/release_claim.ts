@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Claim, Engine } from "../engine/engine.ts";
+import type { Claim, Engine, SyncEngine } from "../engine/engine.ts";
 import { markReleased, type ShareGuardBase } from "./guard.ts";
 
 /**
@@ -44,4 +44,28 @@ export function releaseClaim<C extends Claim>(
       throw error;
     },
   );
+}
+
+/**
+ * `releaseClaim` for an engine whose release is synchronous: the same steps
+ * without the checks for a promise (every local release takes this path;
+ * measured in bench/ab.ts).
+ *
+ * @example
+ * ```ts ignore
+ * releaseSyncClaim(engine, claim, guard, () => front.nextTask());
+ * ```
+ */
+export function releaseSyncClaim<C extends Claim>(
+  engine: SyncEngine<C>,
+  claim: C,
+  guard: ShareGuardBase,
+  released: () => void,
+): void {
+  if (markReleased(guard)) engine.retireRegion();
+  try {
+    engine.release(claim);
+  } finally {
+    released();
+  }
 }
