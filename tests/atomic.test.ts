@@ -66,6 +66,34 @@ describe("atomic commit in one realm", () => {
     }
   });
 
+  test("a view kept from any turn reads as empty after it, also when its copy is the working one again", async () => {
+    const { lock, dispose } = freshLock({ length: 16, atomic: true });
+    try {
+      const kept: Uint8Array[] = [];
+      for (let turn = 1; turn <= 5; turn++) {
+        {
+          using guard = lock.acquireSync();
+          guard.memory[0] = turn;
+          kept.push(guard.memory);
+        }
+        // A turn that does not look in between: the copies then alternate
+        // out of step with the turns.
+        if (turn === 3) (await lock.acquire()).releaseSync();
+      }
+      {
+        await using guard = await lock.acquire();
+        for (const [i, view] of kept.entries()) {
+          assert.equal(view.length, 0, `the view of turn ${i + 1}`);
+          view[0] = 99; // a write to a detached view goes nowhere
+        }
+        assert.equal(guard.memory[0], 5);
+      }
+      assert.equal(await lock.run((memory) => memory[0]), 5);
+    } finally {
+      await dispose();
+    }
+  });
+
   test("a throwing run() callback publishes nothing (atomic); without atomic its writes stay", async () => {
     for (const atomic of [true, false]) {
       const { lock, dispose } = freshLock({ length: 8, atomic });
