@@ -44,11 +44,46 @@ export function lockKeys(name: string): LockKeys {
   };
 }
 
-const PRELUDE = `
+/** The keys and the server's time, first in every script. */
+const HEAD = `
 local S, F, Q, W, D = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local MBP = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/**
+ * The state fields a grant writes (one \`HSET\`), as Lua expressions: shared by
+ * \`grant()\` and the fast paths that run before the functions exist.
+ */
+function grantFields(
+  id: string,
+  lease: string,
+  host: string,
+  pid: string,
+  tag: string,
+  rec: string,
+  acq: string,
+): string {
+  return `'owner', ${id}, 'token', token, 'exp', now + ${lease},
+    'lease', ${lease}, 'host', ${host}, 'pid', ${pid}, 'tag', ${tag}, 'since', now, 'lost', 0,
+    'grec', ${rec}, 'acq', ${acq}`;
+}
+
+/** What \`expire()\` reads of the state hash. */
+const STATE_FIELDS =
+  "'owner', 'exp', 'lost', 'acq', 'host', 'pid', 'tag', 'since'";
+
+/** The fields \`clear_owner()\` deletes. */
+const OWNER_FIELDS =
+  "'owner', 'exp', 'lease', 'host', 'pid', 'tag', 'since', 'grec'";
+
+/**
+ * The shared functions. Defining them makes a closure each, on every call
+ * (≈ 5 µs per script where an empty script costs ≈ 7 µs), so the
+ * uncontended paths of ACQUIRE and RELEASE return before this point.
+ */
+const FUNCTIONS = `
 -- What this call already read of the state hash (nil: not read), so that
 -- grant() and holder() need no reads of their own on the hot paths.
 local known_lost, known_acq, known_holder
@@ -61,13 +96,14 @@ local function record(expiry, lease, host, pid, tag)
 end
 
 local function clear_owner()
-  redis.call('HDEL', S, 'owner', 'exp', 'lease', 'host', 'pid', 'tag', 'since', 'grec')
+  redis.call('HDEL', S, ${OWNER_FIELDS})
 end
 
 -- A holder whose lease ran out loses the lock (the next grant reports
--- it). Returns the owner left (false when none).
-local function expire()
-  local h = redis.call('HMGET', S, 'owner', 'exp', 'lost', 'acq', 'host', 'pid', 'tag', 'since')
+-- it). Returns the owner left (false when none). \`h\`: the state's fields
+-- as the fast path of ACQUIRE read them (nil: read them here).
+local function expire(h)
+  h = h or redis.call('HMGET', S, ${STATE_FIELDS})
   known_acq = tonumber(h[4] or '0')
   if h[1] and tonumber(h[2]) <= now then
     clear_owner()
@@ -89,9 +125,9 @@ local function grant(id, lease, host, pid, tag)
   end
   local rec = known_lost and 1 or 0
   known_lost, known_acq, known_holder = false, known_acq + 1, nil
-  redis.call('HSET', S, 'owner', id, 'token', token, 'exp', now + lease,
-    'lease', lease, 'host', host, 'pid', pid, 'tag', tag, 'since', now, 'lost', 0,
-    'grec', rec, 'acq', known_acq)
+  redis.call('HSET', S, ${
+  grantFields("id", "lease", "host", "pid", "tag", "rec", "known_acq")
+})
   return token, rec
 end
 
@@ -147,9 +183,27 @@ end
  * it is free and nobody queues (→ `{1, token, recovered, bytes}`), else
  * queues `id` (→ `{0, holder}`); with `once` = 1 it never queues.
  */
-const ACQUIRE = `${PRELUDE}
+const ACQUIRE = `${HEAD}
 local id, lease, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-if not promote(expire()) and not queue_left then -- free, and nobody queues
+local h = redis.call('HMGET', S, ${STATE_FIELDS})
+if not h[1] and redis.call('LLEN', Q) == 0 then -- fast path: free, nobody queues
+  local token = redis.call('INCR', F)
+  local rec = h[3] == '1' and 1 or 0
+  redis.call('HSET', S, ${
+  grantFields(
+    "id",
+    "lease",
+    "ARGV[5]",
+    "ARGV[6]",
+    "ARGV[7]",
+    "rec",
+    "tonumber(h[4] or '0') + 1",
+  )
+})
+  return {1, token, rec, redis.call('GET', D) or ''}
+end
+${FUNCTIONS}
+if not promote(expire(h)) and not queue_left then -- free, and nobody queues
   local token, rec = grant(id, lease, ARGV[5], ARGV[6], ARGV[7])
   return {1, token, rec, redis.call('GET', D) or ''}
 end
@@ -165,7 +219,7 @@ return {0, holder()}
  * `{2}` when `id` holds the lock (its grant is in the mailbox), else
  * `{0, holder}` (`{3, holder}` when re-queued).
  */
-const HEARTBEAT = `${PRELUDE}
+const HEARTBEAT = `${HEAD}${FUNCTIONS}
 local id, ttl = ARGV[2], tonumber(ARGV[3])
 if promote(expire()) == id then return {2} end
 local queued = redis.call('HEXISTS', W, id) == 1
@@ -181,7 +235,7 @@ return {3, holder()}
  * LEAVE(mbp, id): `id` stops waiting; a grant that raced in is passed on
  * (the bytes untouched). → 1 when there was one.
  */
-const LEAVE = `${PRELUDE}
+const LEAVE = `${HEAD}${FUNCTIONS}
 local id = ARGV[2]
 redis.call('LREM', Q, 0, id)
 redis.call('HDEL', W, id)
@@ -201,7 +255,7 @@ return had
  * takes the grant directly: \`{token, recovered, bytes}\`, or \`{}\` when it
  * does not hold it.
  */
-const CLAIM = `${PRELUDE}
+const CLAIM = `${HEAD}${FUNCTIONS}
 local id = ARGV[2]
 expire()
 local h = redis.call('HMGET', S, 'owner', 'token', 'grec')
@@ -211,7 +265,7 @@ return {tonumber(h[2]), tonumber(h[3] or '0'), redis.call('GET', D) or ''}
 `;
 
 /** RENEW(mbp, id, token, lease): → 1 and the lease extended, or 0: lost. */
-const RENEW = `${PRELUDE}
+const RENEW = `${HEAD}${FUNCTIONS}
 if is_holder(ARGV[2], ARGV[3]) then
   redis.call('HSET', S, 'exp', now + tonumber(ARGV[4]))
   return 1
@@ -225,9 +279,19 @@ return 0
  * bytes back and hands the lock to the next live waiter → 1; else writes
  * nothing → 0 (lost).
  */
-const RELEASE = `${PRELUDE}
-if is_holder(ARGV[2], ARGV[3]) then
+const RELEASE = `${HEAD}
+local h = redis.call('HMGET', S, 'owner', 'token', 'exp', 'lost', 'acq')
+local mine = h[1] == ARGV[2] and h[2] == ARGV[3] and tonumber(h[3]) > now
+if mine then
   redis.call('SETRANGE', D, 0, ARGV[4])
+  if redis.call('LLEN', Q) == 0 then -- fast path: nobody to hand it to
+    redis.call('HDEL', S, ${OWNER_FIELDS})
+    return 1
+  end
+end
+${FUNCTIONS}
+if mine then
+  known_lost, known_acq = h[4] == '1', tonumber(h[5] or '0')
   -- A grant overwrites every field clear_owner() would delete.
   if not promote(false) then clear_owner() end
   return 1
@@ -239,7 +303,7 @@ return 0
 /**
  * INFO(mbp): reads only. → `{locked, holder, waiting, acq, rec, token}`.
  */
-const INFO = `${PRELUDE}
+const INFO = `${HEAD}${FUNCTIONS}
 local exp = tonumber(redis.call('HGET', S, 'exp') or '0')
 local locked = exp > now and 1 or 0
 local waiting = 0
