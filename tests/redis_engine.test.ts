@@ -364,6 +364,33 @@ describe("Redis engine, one process", { skip }, () => {
       await server.stop();
     }
   });
+
+  test("the watchdog renews the lease: held past it, the signal stays, the bytes go on", async () => {
+    const server = await startRedis();
+    const a = engine(server.url, "renewed", { lease: 1_000 });
+    const b = engine(server.url, "renewed", { lease: 1_000 });
+    try {
+      const held = await take(a);
+      new Uint8Array(a.region())[0] = 7;
+      const next = take(b, 10_000); // queued behind a
+      await sleep(2_500); // two and a half leases
+      assert.equal(held.signal.aborted, false);
+      const info = await a.info();
+      assert.equal(info.locked, true);
+      assert.equal(info.token, held.token);
+      assert.ok(info.holder!.leaseLeftMs > 0);
+      await put(a, held);
+      const claim = await next;
+      assert.equal(claim.recovered, false);
+      assert.equal(claim.token, held.token + 1);
+      assert.equal(new Uint8Array(b.region())[0], 7);
+      await put(b, claim);
+    } finally {
+      await a.close();
+      await b.close();
+      await server.stop();
+    }
+  });
 });
 
 describe("Redis engine, lost mail and dead waiters", { skip }, () => {

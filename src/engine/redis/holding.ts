@@ -30,8 +30,14 @@ export class Holding {
   readonly #target: string;
   readonly #lease: number;
   readonly #controller = new AbortController();
-  #renewTimer: ReturnType<typeof setTimeout> | undefined;
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  /** One timer for both deadlines below, armed at the earlier one. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When (a `performance.now()`) the lease runs out unless renewed. */
+  #deadline = 0;
+  /** When the next renewal is due. */
+  #renewAt = Infinity;
+  #period = 0;
+  #renew: (() => Promise<void>) | null = null;
 
   /** A holding of `target` by waiter `id` with `token`, for leases of `lease` ms. */
   constructor(id: string, token: number, target: string, lease: number) {
@@ -49,31 +55,32 @@ export class Holding {
   /**
    * Starts the watchdog: the lease runs from `since` (a `performance.now()`
    * taken before the step that granted it); `renew` every third of the
-   * lease, the first after `firstRenewal` ms at the latest.
+   * lease, the first after `firstRenewal` ms at the latest. One timer serves
+   * the renewals and the lease's local end, armed at whichever comes first.
    */
   start(
     since: number,
     firstRenewal: number,
     renew: () => Promise<void>,
   ): void {
-    this.#arm(since);
-    const period = Math.max(100, Math.floor(this.#lease / 3));
-    const renewal = () => {
-      this.#renewTimer = setTimeout(renewal, period);
-      void renew().catch(() => {});
-    };
-    this.#renewTimer = setTimeout(renewal, Math.min(period, firstRenewal));
+    this.#renew = renew;
+    this.#period = Math.max(100, Math.floor(this.#lease / 3));
+    this.#deadline = since + this.#lease;
+    const now = performance.now();
+    this.#renewAt = now + Math.min(this.#period, firstRenewal);
+    this.#arm(now);
   }
 
   /** A renewal sent at `sent` (a `performance.now()`) succeeded. */
   renewed(sent: number): void {
-    if (!this.signal.aborted) this.#arm(sent);
+    // Only ever later: the timer, armed at the earlier deadline, re-arms
+    // itself when it finds the lease extended.
+    if (!this.signal.aborted) this.#deadline = sent + this.#lease;
   }
 
   /** The lease is lost: stops the watchdog, aborts the signal; returns its reason. */
   lose(reason: string): LockLostError {
-    clearTimeout(this.#renewTimer);
-    clearTimeout(this.#deadlineTimer);
+    clearTimeout(this.#timer);
     if (!this.signal.aborted) {
       this.#controller.abort(
         new LockLostError(this.#target, this.token, reason),
@@ -85,15 +92,27 @@ export class Holding {
   /** Released: stops the watchdog (the signal stays as it is). */
   stop(): void {
     this.released = true;
-    clearTimeout(this.#renewTimer);
-    clearTimeout(this.#deadlineTimer);
+    clearTimeout(this.#timer);
   }
 
-  #arm(since: number): void {
-    clearTimeout(this.#deadlineTimer);
-    this.#deadlineTimer = setTimeout(
-      () => this.lose("no renewal reached the server within the lease"),
-      Math.max(0, since + this.#lease - performance.now()),
+  #arm(now: number): void {
+    this.#timer = setTimeout(
+      this.#fire,
+      Math.max(0, Math.min(this.#renewAt, this.#deadline) - now),
     );
   }
+
+  readonly #fire = (): void => {
+    if (this.released || this.signal.aborted) return;
+    const now = performance.now();
+    if (now >= this.#deadline) {
+      this.lose("no renewal reached the server within the lease");
+      return;
+    }
+    if (now >= this.#renewAt) {
+      this.#renewAt = now + this.#period;
+      void this.#renew!().catch(() => {});
+    }
+    this.#arm(now);
+  };
 }
