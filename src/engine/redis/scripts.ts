@@ -54,20 +54,24 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 /**
  * The state fields a grant writes (one \`HSET\`), as Lua expressions: shared by
- * \`grant()\` and the fast paths that run before the functions exist.
+ * \`grant()\` and the fast paths that run before the functions exist. Numbers
+ * go in as text made by \`%d\`: a Lua number handed to \`redis.call\` is
+ * printed with \`%.17g\` (Redis 7.0), which cost ≈ 5 µs per grant here.
  */
 function grantFields(
   id: string,
   lease: string,
+  leaseText: string,
   host: string,
   pid: string,
   tag: string,
-  rec: string,
+  recText: string,
   acq: string,
 ): string {
-  return `'owner', ${id}, 'token', token, 'exp', now + ${lease},
-    'lease', ${lease}, 'host', ${host}, 'pid', ${pid}, 'tag', ${tag}, 'since', now, 'lost', 0,
-    'grec', ${rec}, 'acq', ${acq}`;
+  return `'owner', ${id}, 'token', string.format('%d', token),
+    'exp', string.format('%d', now + ${lease}), 'lease', ${leaseText},
+    'host', ${host}, 'pid', ${pid}, 'tag', ${tag}, 'since', string.format('%d', now),
+    'lost', '0', 'grec', ${recText}, 'acq', string.format('%d', ${acq})`;
 }
 
 /** What \`expire()\` reads of the state hash. */
@@ -92,7 +96,7 @@ local queue_left = false
 
 -- A queued waiter's record in \`wait\` (see the keys above).
 local function record(expiry, lease, host, pid, tag)
-  return expiry .. ':' .. lease .. ':' .. pid .. ':' .. #host .. ':' .. host .. tag
+  return string.format('%d:%d:%s:%d:', expiry, lease, pid, #host) .. host .. tag
 end
 
 local function clear_owner()
@@ -126,7 +130,16 @@ local function grant(id, lease, host, pid, tag)
   local rec = known_lost and 1 or 0
   known_lost, known_acq, known_holder = false, known_acq + 1, nil
   redis.call('HSET', S, ${
-  grantFields("id", "lease", "host", "pid", "tag", "rec", "known_acq")
+  grantFields(
+    "id",
+    "lease",
+    "string.format('%d', lease)",
+    "host",
+    "pid",
+    "tag",
+    "rec == 1 and '1' or '0'",
+    "known_acq",
+  )
 })
   return token, rec
 end
@@ -150,8 +163,8 @@ local function promote(owner)
       n = tonumber(n)
       local token, rec = grant(id, tonumber(lease), string.sub(rest, 1, n), pid, string.sub(rest, n + 1))
       local mb = MBP .. id
-      redis.call('RPUSH', mb, token .. ':' .. rec .. ':' .. (redis.call('GET', D) or ''))
-      redis.call('PEXPIRE', mb, lease + 60000)
+      redis.call('RPUSH', mb, string.format('%d:%d:', token, rec) .. (redis.call('GET', D) or ''))
+      redis.call('PEXPIRE', mb, string.format('%d', lease + 60000))
       return id
     end
   end
@@ -193,10 +206,11 @@ if not h[1] and redis.call('LLEN', Q) == 0 then -- fast path: free, nobody queue
   grantFields(
     "id",
     "lease",
+    "ARGV[3]",
     "ARGV[5]",
     "ARGV[6]",
     "ARGV[7]",
-    "rec",
+    "rec == 1 and '1' or '0'",
     "tonumber(h[4] or '0') + 1",
   )
 })
@@ -267,7 +281,7 @@ return {tonumber(h[2]), tonumber(h[3] or '0'), redis.call('GET', D) or ''}
 /** RENEW(mbp, id, token, lease): → 1 and the lease extended, or 0: lost. */
 const RENEW = `${HEAD}${FUNCTIONS}
 if is_holder(ARGV[2], ARGV[3]) then
-  redis.call('HSET', S, 'exp', now + tonumber(ARGV[4]))
+  redis.call('HSET', S, 'exp', string.format('%d', now + tonumber(ARGV[4])))
   return 1
 end
 promote(expire())
