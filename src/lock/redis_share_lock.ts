@@ -66,16 +66,19 @@ export interface RedisShareLockOptions {
  * ```
  */
 export class RedisShareGuard extends ShareGuardBase {
-  /** Aborted (with a `LockLostError`) when this holder loses its lease. */
-  readonly signal: AbortSignal;
-
   readonly #state: GuardState;
+  readonly #claim: RedisClaim;
 
   /** Made by the lock; not meant to be constructed directly. */
   constructor(claim: RedisClaim, owner: GuardOwner) {
     super();
     this.#state = guardState(claim.recovered, claim.token, owner);
-    this.signal = claim.signal;
+    this.#claim = claim;
+  }
+
+  /** Aborted (with a `LockLostError`) when this holder loses its lease. */
+  get signal(): AbortSignal {
+    return this.#claim.signal;
   }
 
   /**

@@ -37,13 +37,16 @@ export function text(reply: Reply): string {
   return reply === null ? "" : String(reply);
 }
 
+/** An argument as the client writes it (a `Buffer` for bytes). */
+export function wireOne(arg: string | Uint8Array): string {
+  return (typeof arg === "string" || Buffer.isBuffer(arg)
+    ? arg
+    : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength)) as string;
+}
+
 /** Arguments as the client writes them (`Buffer`s for bytes). */
 export function wire(args: (string | Uint8Array)[]): string[] {
-  return args.map((arg) =>
-    typeof arg === "string" || Buffer.isBuffer(arg)
-      ? arg
-      : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength)
-  ) as string[];
+  return args.map(wireOne);
 }
 
 /** Drops a client's socket; a client already closed is left as it is. */

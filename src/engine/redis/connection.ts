@@ -28,6 +28,7 @@ import {
   text,
   tlsOptions,
   wire,
+  wireOne,
 } from "./client.ts";
 import { RedisConnectionError } from "./errors.ts";
 import { type MailHandler, MailWatcher } from "./mail_watcher.ts";
@@ -235,14 +236,19 @@ export class RedisHub {
    * (ms) it rejects once that passes (a command held while the client
    * reconnects included).
    */
-  async command(
+  command(
     args: (string | Uint8Array)[],
     timeout?: number,
     key?: string,
   ): Promise<Reply> {
+    return this.#send(wire(args), timeout, key);
+  }
+
+  /** `command` with the arguments as the client writes them. */
+  async #send(args: string[], timeout?: number, key?: string): Promise<Reply> {
     const client = this.#client;
     if (timeout !== undefined && client?.isReady === true) {
-      const sent = client.sendCommand(wire(args), { typeMapping: BINARY });
+      const sent = client.sendCommand(args, { typeMapping: BINARY });
       return this.#bounded(sent, timeout, args[0]);
     }
     const options = { typeMapping: BINARY, timeout };
@@ -251,16 +257,16 @@ export class RedisHub {
         return await this.#cluster.sendCommand(
           key,
           false,
-          wire(args),
+          args,
           options,
         ) as Reply;
       }
       if (this.#client === null) {
         throw new RedisConnectionError(this.url.masked, "not connected");
       }
-      return await this.#client.sendCommand(wire(args), options) as Reply;
+      return await this.#client.sendCommand(args, options) as Reply;
     } catch (error) {
-      throw this.#wrap(error, `${String(args[0])} failed`);
+      throw this.#wrap(error, `${args[0]} failed`);
     }
   }
 
@@ -318,20 +324,16 @@ export class RedisHub {
     args: (string | Uint8Array)[],
     timeout?: number,
   ): Promise<Reply> {
-    const tail = [String(keys.length), ...keys, ...args];
+    // One array, wired as it is built (no spreads, no second pass).
+    const wired = ["EVALSHA", script.sha, String(keys.length), ...keys];
+    for (const arg of args) wired.push(wireOne(arg));
     try {
-      return await this.command(
-        ["EVALSHA", script.sha, ...tail],
-        timeout,
-        keys[0],
-      );
+      return await this.#send(wired, timeout, keys[0]);
     } catch (error) {
       if (!String((error as Error).message).includes("NOSCRIPT")) throw error;
-      return await this.command(
-        ["EVAL", script.source, ...tail],
-        timeout,
-        keys[0],
-      );
+      wired[0] = "EVAL";
+      wired[1] = script.source;
+      return await this.#send(wired, timeout, keys[0]);
     }
   }
 

@@ -15,7 +15,7 @@ import { LockLostError } from "./errors.ts";
  *
  * @example
  * ```ts ignore
- * const holding = new Holding(id, token, target, 10_000);
+ * const holding = new Holding(id, token, false, target, 10_000);
  * holding.start(sentAt, Infinity, () => renew(holding));
  * holding.stop();
  * ```
@@ -25,11 +25,15 @@ export class Holding {
   readonly id: string;
   /** Its fencing token. */
   readonly token: number;
+  /** Whether the previous holder lost its lease while holding. */
+  readonly recovered: boolean;
   /** Set once released (or given up): a renewal still in flight then changes nothing. */
   released = false;
   readonly #target: string;
   readonly #lease: number;
-  readonly #controller = new AbortController();
+  /** Made when the signal is first read (most holdings never read it). */
+  #controller: AbortController | null = null;
+  #lost: LockLostError | null = null;
   /** One timer for both deadlines below, armed at the earlier one. */
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** When (a `performance.now()`) the lease runs out unless renewed. */
@@ -40,15 +44,26 @@ export class Holding {
   #renew: (() => Promise<void>) | null = null;
 
   /** A holding of `target` by waiter `id` with `token`, for leases of `lease` ms. */
-  constructor(id: string, token: number, target: string, lease: number) {
+  constructor(
+    id: string,
+    token: number,
+    recovered: boolean,
+    target: string,
+    lease: number,
+  ) {
     this.id = id;
     this.token = token;
+    this.recovered = recovered;
     this.#target = target;
     this.#lease = lease;
   }
 
   /** Aborted (with a `LockLostError`) when the lease is lost. */
   get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#lost !== null) this.#controller.abort(this.#lost);
+    }
     return this.#controller.signal;
   }
 
@@ -75,18 +90,17 @@ export class Holding {
   renewed(sent: number): void {
     // Only ever later: the timer, armed at the earlier deadline, re-arms
     // itself when it finds the lease extended.
-    if (!this.signal.aborted) this.#deadline = sent + this.#lease;
+    if (this.#lost === null) this.#deadline = sent + this.#lease;
   }
 
   /** The lease is lost: stops the watchdog, aborts the signal; returns its reason. */
   lose(reason: string): LockLostError {
     clearTimeout(this.#timer);
-    if (!this.signal.aborted) {
-      this.#controller.abort(
-        new LockLostError(this.#target, this.token, reason),
-      );
+    if (this.#lost === null) {
+      this.#lost = new LockLostError(this.#target, this.token, reason);
+      this.#controller?.abort(this.#lost);
     }
-    return this.signal.reason;
+    return this.#lost;
   }
 
   /** Released: stops the watchdog (the signal stays as it is). */
@@ -103,7 +117,7 @@ export class Holding {
   }
 
   readonly #fire = (): void => {
-    if (this.released || this.signal.aborted) return;
+    if (this.released || this.#lost !== null) return;
     const now = performance.now();
     if (now >= this.#deadline) {
       this.lose("no renewal reached the server within the lease");

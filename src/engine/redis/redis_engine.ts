@@ -9,6 +9,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import process from "node:process";
 import type { Engine, WaitCallbacks } from "../engine.ts";
 import { RedisHub, type Reply } from "./connection.ts";
@@ -88,7 +89,7 @@ export class RedisEngine implements Engine<RedisClaim> {
   async #granted(grant: Grant): Promise<void> {
     const { id, token, recovered, bytes, since, direct } = grant;
     const waiter = this.#waiter;
-    const holding = new Holding(id, token, this.target, this.#lease);
+    const holding = new Holding(id, token, recovered, this.target, this.#lease);
     if (!waiter.wanted) {
       await waiter.leave(id); // nobody wants it any more: pass it on
       return;
@@ -134,7 +135,7 @@ export class RedisEngine implements Engine<RedisClaim> {
       since: new Date(),
       leaseLeftMs: this.#lease,
     };
-    want.granted({ token, recovered, signal: holding.signal });
+    want.granted(holding); // the claim: token, recovered, signal (made when read)
   }
 
   async #renew(holding: Holding): Promise<void> {
@@ -182,7 +183,7 @@ export class RedisEngine implements Engine<RedisClaim> {
         this.#keys.mailboxPrefix,
         holding.id,
         String(holding.token),
-        new Uint8Array(buffer),
+        Buffer.from(buffer),
       ], this.#lease);
     } catch (error) {
       // Unknown whether it reached the server: the holding is over either way.

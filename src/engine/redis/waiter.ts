@@ -93,6 +93,10 @@ export class RedisWaiter {
   readonly #stepTimeout: number;
   readonly #tag: string;
   readonly #granted: (grant: Grant) => Promise<void>;
+  /** The lease, the queue's heartbeat expiry and the pid, as the scripts take them. */
+  readonly #leaseText: string;
+  readonly #ttlText: string;
+  readonly #pidText = String(process.pid);
   readonly #engineId = crypto.randomUUID().slice(0, 18);
   #seq = 0;
   #want: WaitCallbacks<RedisClaim> | null = null;
@@ -123,6 +127,8 @@ export class RedisWaiter {
     this.#stepTimeout = settings.stepTimeout;
     this.#tag = settings.tag;
     this.#granted = granted;
+    this.#leaseText = String(this.#lease);
+    this.#ttlText = String(this.#heartbeat * 3);
   }
 
   /** Whether a wait is in flight (a grant arriving now is wanted). */
@@ -200,10 +206,10 @@ export class RedisWaiter {
           reply = await this.#hub.run(SCRIPTS.acquire, this.#keys.keys, [
             this.#keys.mailboxPrefix,
             id,
-            String(this.#lease),
-            String(this.#heartbeat * 3),
+            this.#leaseText,
+            this.#ttlText,
             this.#hub.host,
-            String(process.pid),
+            this.#pidText,
             this.#tag,
             once ? "1" : "0",
           ], this.#stepTimeout);
@@ -285,10 +291,10 @@ export class RedisWaiter {
     this.#hub.run(SCRIPTS.heartbeat, this.#keys.keys, [
       this.#keys.mailboxPrefix,
       id,
-      String(this.#heartbeat * 3),
-      String(this.#lease),
+      this.#ttlText,
+      this.#leaseText,
       this.#hub.host,
-      String(process.pid),
+      this.#pidText,
       this.#tag,
     ], this.#heartbeat * 3).then((reply) => {
       this.#hbFailures = 0;
