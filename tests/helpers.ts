@@ -104,6 +104,11 @@ export interface Child {
   waitFor(text: string, ms?: number): Promise<void>;
   /** Resolves with the exit code (or the signal name) when the child exits. */
   exited: Promise<{ code: number | null; signal: string | null }>;
+  /**
+   * Whether the child has exited and closed its pipes. Not `signalCode`:
+   * Deno's `kill()` sets that at once, before the process is gone.
+   */
+  hasExited(): boolean;
 }
 
 /** Starts `command args` with `env` added to the environment. */
@@ -145,6 +150,7 @@ export function start(
     stdout: () => out,
     stderr: () => err,
     exited,
+    hasExited: () => done,
     waitFor(text, ms = READY_MS) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -259,6 +265,26 @@ export function startFixture(
 ): Child {
   const [command, argv] = runtimeCommand(runtime, fixture(name), args);
   return start(command, argv, env);
+}
+
+/**
+ * Kills every child still running and waits for all of them, so no child
+ * outlives its test. A stopped child (SIGSTOP) is continued first, or
+ * nothing but SIGKILL would end it.
+ */
+export async function reap(children: Child[]): Promise<void> {
+  for (const child of children) {
+    if (child.hasExited()) continue;
+    if (!WINDOWS && child.process.pid !== undefined) {
+      try {
+        process.kill(child.process.pid, "SIGCONT");
+      } catch {
+        // Gone between the check and the signal.
+      }
+    }
+    child.process.kill("SIGKILL");
+  }
+  await Promise.all(children.map((child) => child.exited));
 }
 
 /** Runs a command to completion; resolves with its exit code and output. */

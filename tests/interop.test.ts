@@ -11,7 +11,7 @@ import { existsSync, statSync } from "node:fs";
 import { LockTimeoutError, MemoryShareLock } from "../mod.ts";
 import { currentPlatform } from "../src/ffi/current.ts";
 import { HEADER_SIZE } from "../src/engine/local/header.ts";
-import { type Child, run, sleep, start, tempDir } from "./helpers.ts";
+import { type Child, reap, run, sleep, start, tempDir } from "./helpers.ts";
 
 const FLOCK = "/usr/bin/flock";
 /** Debian's python with python3-filelock; `python3` on PATH may be a pyenv without it. */
@@ -45,17 +45,6 @@ try:
 except filelock.Timeout:
     sys.exit(3)
 `;
-
-/** Kills whatever is still running and waits for it, so no child outlives its test. */
-async function reap(children: Child[]): Promise<void> {
-  for (const child of children) {
-    child.process.stdin?.end();
-    if (child.process.exitCode === null && child.process.signalCode === null) {
-      child.process.kill("SIGKILL");
-    }
-  }
-  await Promise.all(children.map((child) => child.exited));
-}
 
 /** A lock in a fresh directory whose files already exist (one acquire/release done). */
 function preparedLock(): {

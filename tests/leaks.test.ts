@@ -18,6 +18,7 @@ import { type Snapshot, snapshot } from "./leak_probe.ts";
 import {
   type Child,
   fixture,
+  reap,
   RUNTIME,
   runtimeCommand,
   start,
@@ -68,10 +69,7 @@ async function measure(
     const { code, signal } = await child.exited;
     assert.equal(code, 0, `child exited ${code ?? signal}: ${child.stderr()}`);
   } finally {
-    if (child.process.exitCode === null && child.process.signalCode === null) {
-      child.process.kill("SIGKILL");
-    }
-    await child.exited;
+    await reap([child]);
   }
   const report = JSON.parse(child.stdout().trim().split("\n").at(-1)!) as {
     gc: boolean;

@@ -12,6 +12,7 @@ import { currentPlatform } from "../src/ffi/current.ts";
 import {
   type Child,
   EMULATED,
+  reap,
   sleep,
   startFixture,
   tempDir,
@@ -26,16 +27,6 @@ const u32 = (memory: Uint8Array, at = 0) =>
   new DataView(memory.buffer, memory.byteOffset).getUint32(at, true);
 const setU32 = (memory: Uint8Array, value: number, at = 0) =>
   new DataView(memory.buffer, memory.byteOffset).setUint32(at, value, true);
-
-/** Kills whatever is still running and waits for it, so no child outlives its test. */
-async function reap(children: Child[]): Promise<void> {
-  for (const child of children) {
-    if (child.process.exitCode === null && child.process.signalCode === null) {
-      child.process.kill("SIGKILL");
-    }
-  }
-  await Promise.all(children.map((child) => child.exited));
-}
 
 /** Waits for a child to exit 0 (within `ms`) and returns its last stdout line parsed as JSON. */
 async function result<T>(child: Child, ms = 20_000): Promise<T> {

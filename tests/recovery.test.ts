@@ -6,23 +6,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryShareLock } from "../mod.ts";
-import { type Child, startFixture, tempDir } from "./helpers.ts";
+import { type Child, reap, startFixture, tempDir } from "./helpers.ts";
 
 const RUNTIMES = ["deno", "bun"] as const;
 const LENGTH = 16;
 /** What the child writes before it dies. */
 const BYTES = [0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04];
 const HEX = BYTES.map((b) => b.toString(16).padStart(2, "0")).join("");
-
-/** Kills whatever is still running and waits for it, so no child outlives its test. */
-async function reap(children: Child[]): Promise<void> {
-  for (const child of children) {
-    if (child.process.exitCode === null && child.process.signalCode === null) {
-      child.process.kill("SIGKILL");
-    }
-  }
-  await Promise.all(children.map((child) => child.exited));
-}
 
 /**
  * Starts a holder child that writes `BYTES` under the lock and then holds

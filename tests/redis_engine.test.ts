@@ -20,6 +20,7 @@ import {
   type Child,
   fixture,
   READY_MS,
+  reap,
   runtimeCommand,
   sleep,
   start,
@@ -88,16 +89,6 @@ function child(
     ["--allow-net"],
   );
   return start(command, argv);
-}
-
-async function reap(children: Child[]): Promise<void> {
-  for (const c of children) {
-    if (c.process.exitCode === null && c.process.signalCode === null) {
-      process.kill(c.process.pid!, "SIGCONT");
-      c.process.kill("SIGKILL");
-    }
-  }
-  await Promise.all(children.map((c) => c.exited));
 }
 
 /** Polls `info()` until `check` holds (bounded by `ms`). */

@@ -25,6 +25,7 @@ import { type Snapshot, snapshot } from "./leak_probe.ts";
 import {
   type Child,
   fixture,
+  reap,
   ROOT,
   run,
   RUNTIME,
@@ -63,16 +64,6 @@ function freshSemaphore(
 
 const u32 = (memory: Uint8Array, at = 0) =>
   new DataView(memory.buffer, memory.byteOffset).getUint32(at, true);
-
-/** Kills whatever is still running and waits for it. */
-async function reap(children: Child[]): Promise<void> {
-  for (const child of children) {
-    if (child.process.exitCode === null && child.process.signalCode === null) {
-      child.process.kill("SIGKILL");
-    }
-  }
-  await Promise.all(children.map((child) => child.exited));
-}
 
 /** The last stdout line of a child that exited 0, parsed. */
 async function result<T>(child: Child): Promise<T> {

@@ -21,6 +21,7 @@ import {
   EMULATED,
   posixOnly,
   READY_MS,
+  reap,
   run,
   sleep,
   start,
@@ -60,16 +61,6 @@ function controlFile(dir: string): {
       platform.close(fd);
     },
   };
-}
-
-async function reap(children: Child[]): Promise<void> {
-  for (const child of children) {
-    child.process.stdin?.end();
-    if (child.process.exitCode === null && child.process.signalCode === null) {
-      child.process.kill("SIGKILL");
-    }
-  }
-  await Promise.all(children.map((child) => child.exited));
 }
 
 async function finished(child: Child): Promise<{ holds: number }> {
