@@ -442,9 +442,8 @@ async function exitsCleanly(child: Child): Promise<void> {
 
 /**
  * Kills `child` (TerminateProcess) and waits for its exit; kills once more
- * if no exit is seen in 15 s, and fails naming the pid after 30 s — a CI
- * run under Wine once hung a test to its 120 s timeout here, unexplained
- * (not reproduced in dozens of runs).
+ * if no exit is seen in 15 s, and fails naming the pid after 30 s, so that
+ * no wait here is unbounded.
  */
 async function killAndWait(child: Child): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
