@@ -90,7 +90,7 @@ async function warmUp(Lock: typeof MemoryShareLock, dir: string) {
 }
 
 /** One side's view of the lock under test. */
-interface Locker {
+export interface Locker {
   acquire(): void | Promise<void>;
   release(): void | Promise<void>;
   /** Where the holder's timestamp goes; valid while holding. */
