@@ -227,13 +227,15 @@ export async function makeLocker(
 /**
  * Plays one side of the ping-pong for `rounds` rounds. Side 0 takes the lock
  * first and releases in odd rounds; side 1 waits in odd rounds. The waiter
- * of round r stores its latency in the control block.
+ * of round r stores its latency in the control block. `mark`, when given,
+ * hears each round's stamp and acquisition times (`bench/handoff_split.ts`).
  */
 export async function participate(
   locker: Locker,
   ctl: Control,
   side: 0 | 1,
   rounds: number,
+  mark?: (what: "stamped" | "acquired", round: number, ns: number) => void,
 ): Promise<void> {
   const words = ctl.words;
   let holding = false;
@@ -249,7 +251,9 @@ export async function participate(
       ctl.waitFor(WAITING, r);
       sleepSync(holdMs(r));
       const stamp = locker.stamp();
-      stamp[0] = monoNs();
+      const now = monoNs();
+      stamp[0] = now;
+      mark?.("stamped", r, now);
       const released = locker.release();
       if (released !== undefined) await released;
       holding = false;
@@ -261,6 +265,7 @@ export async function participate(
       const now = monoNs();
       holding = true;
       ctl.floats[RESULTS + r] = now - locker.stamp()[0];
+      mark?.("acquired", r, now);
       Atomics.store(words, ACQUIRED, r);
     }
   }

@@ -23,16 +23,15 @@ import { join } from "node:path";
 import process from "node:process";
 import { currentPlatform } from "../src/ffi/current.ts";
 import type { Handle, Platform } from "../src/ffi/platform.ts";
-import { Control, sleepSync } from "./control.ts";
-import { holdMs, type Locker, makeLocker, type Variant } from "./handoff.ts";
+import { Control } from "./control.ts";
+import { makeLocker, participate, type Variant } from "./handoff.ts";
 import { monoNs } from "./libc.ts";
 import { runChild, tempDir } from "./proc.ts";
 import { quantile } from "./stats.ts";
 
-const GO = 0;
+/** The control block's word where the waiter announces its round (handoff.ts). */
 const WAITING = 1;
-const ACQUIRED = 2;
-/** Control-block f64 slots, indexed by round: latency, then the probes. */
+/** Control-block f64 slots, indexed by round: latency (handoff.ts), then the probes. */
 const LATENCY = 16;
 const TRANSFER = 1000;
 const ACQUIRED_AT = 2000;
@@ -72,44 +71,11 @@ function instrument(): void {
   };
 }
 
-/** One side of the ping-pong (as `participate` in handoff.ts, with stamps in `probe`). */
-async function play(
-  locker: Locker,
-  ctl: Control,
-  probe: Control,
-  side: 0 | 1,
-  rounds: number,
-): Promise<void> {
-  const words = ctl.words;
-  let holding = false;
-  if (side === 0) {
-    await locker.acquire();
-    holding = true;
-    Atomics.store(words, GO, 1);
-  } else ctl.waitFor(GO, 1);
-  for (let r = 1; r <= rounds; r++) {
-    if (side === (r % 2 === 1 ? 0 : 1)) {
-      ctl.waitFor(WAITING, r);
-      sleepSync(holdMs(r));
-      const stamp = locker.stamp();
-      const now = monoNs();
-      stamp[0] = now;
-      probe.floats[STAMP_AT + r] = now;
-      await locker.release();
-      holding = false;
-      ctl.waitFor(ACQUIRED, r);
-    } else {
-      Atomics.store(words, WAITING, r);
-      await locker.acquire();
-      const now = monoNs();
-      probe.floats[ACQUIRED_AT + r] = now;
-      holding = true;
-      ctl.floats[LATENCY + r] = now - locker.stamp()[0];
-      Atomics.store(words, ACQUIRED, r);
-    }
-  }
-  if (holding) await locker.release();
-  await locker.close();
+/** Records a round's stamp and acquisition times in `probe` (see `participate`). */
+function marker(probe: Control) {
+  return (what: "stamped" | "acquired", round: number, ns: number) => {
+    probe.floats[(what === "stamped" ? STAMP_AT : ACQUIRED_AT) + round] = ns;
+  };
 }
 
 const [role, variantArg, dirArg, ctlArg, probeArg, roundsArg] = process.argv
@@ -121,7 +87,7 @@ if (role === "peer") {
   const locker = await makeLocker(variantArg as Variant, dirArg, ctl);
   blocks = { ctl, probe };
   if (variantArg === "memshare-sync") instrument();
-  await play(locker, ctl, probe, 1, Number(roundsArg));
+  await participate(locker, ctl, 1, Number(roundsArg), marker(probe));
   process.exit(0);
 }
 
@@ -158,7 +124,7 @@ for (let repeat = 0; repeat < 3; repeat++) {
         probePath,
         String(total),
       ]);
-      await play(locker, ctl, probe, 0, total);
+      await participate(locker, ctl, 0, total, marker(probe));
       await peer;
       const pick = (slot: number, from = 0) => {
         const out: number[] = [];
