@@ -598,8 +598,9 @@ async function within(work: Promise<unknown>, ms: number): Promise<void> {
 /**
  * One run of the kill-and-recover case. Each step is bounded (30 s) and
  * names itself when it runs out; a watchdog prints the step every 10 s it
- * stays in one (and gives up on the try after 45 s), so a stall that no bound catches still says where it was
- * (and, if the watchdog is silent too, that the event loop was blocked).
+ * stays in one and gives up on the try after 45 s, so a stall that no
+ * bound catches still says where it was (and, if the watchdog is silent
+ * too, that the event loop was blocked).
  */
 async function killedHolderRecovers(): Promise<void> {
   let step = "start";
@@ -687,10 +688,11 @@ test(
     try {
       await killedHolderRecovers();
     } catch (error) {
-      // Three times in CI runs under Wine this case stalled to the test's
-      // timeout (never in dozens of local runs, alone or with its file):
-      // the first stall is printed with its step and the case runs once
-      // more, so only a repeat fails.
+      // Three CI runs under Wine (and 4 of 36 local runs of this file)
+      // stalled here: close() waited for a guard that a failed check had
+      // left held, and the directory's EPERM hid that check. Should a
+      // stall come back, the first is printed with its step and the case
+      // runs once more, so only a repeat fails.
       if (error instanceof assert.AssertionError) throw error;
       console.error(`first try failed, trying once more: ${error}`);
       await killedHolderRecovers();
