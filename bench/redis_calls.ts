@@ -30,14 +30,20 @@ const args = ["mbp", "me", "10000", "3000", "host:123:tag", "123", "tag", "0"];
 /** The fast path of a script: its source up to where the shared functions start. */
 const fastPath = (source: string) =>
   source.slice(0, source.indexOf("\n-- What this call")) + "\nreturn 0";
-const trimmed = (source: string) =>
-  source
+/** The trial: `source` with `INCR` and `LLEN` left out; throws if a script changed so that nothing was. */
+function trimmed(source: string): string {
+  const out = source
     .replace("and redis.call('LLEN', Q) == 0", "")
     .replace("if redis.call('LLEN', Q) == 0 then", "if true then")
     .replace(
       "local token = redis.call('INCR', F)",
       "local token = tonumber(h[4] or '0') + 1",
     );
+  if (out === source) {
+    throw new Error("the trial found no INCR or LLEN to leave out: update it");
+  }
+  return out;
+}
 
 const server = await startRedis();
 const client = createClient({ url: server.url });
