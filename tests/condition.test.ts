@@ -441,22 +441,33 @@ describe("condition waits across processes", {
         "99",
       ]);
       await child.waitFor("waiting", READY_MS);
+      // Taking the lock proves the child let go while it waits; it is
+      // killed while we hold, so it cannot be holding. (Killed after our
+      // release, it could be: the release wakes it to check its predicate
+      // under the lock, and it then died holding, 1 run in 5 or so.)
       const guard = await lock.acquire({ timeout: CHILD_MS });
-      await guard.release();
-      child.process.kill("SIGKILL");
-      // Polled, not only awaited: Deno under qemu once saw no more to do
-      // while waiting for this child's 'close' ("Promise resolution is
-      // still pending but the event loop has already resolved"). Not
-      // `signalCode`: Deno sets it in kill(), before the child is gone.
-      const deadline = Date.now() + CHILD_MS;
-      while (!child.hasExited()) {
-        assert.ok(Date.now() < deadline, "the killed waiter never exited");
-        await sleep(20);
+      try {
+        child.process.kill("SIGKILL");
+        // Polled, not only awaited: Deno under qemu once saw no more to do
+        // while waiting for this child's 'close' ("Promise resolution is
+        // still pending but the event loop has already resolved"). Not
+        // `signalCode`: Deno sets it in kill(), before the child is gone.
+        const deadline = Date.now() + CHILD_MS;
+        while (!child.hasExited()) {
+          assert.ok(Date.now() < deadline, "the killed waiter never exited");
+          await sleep(20);
+        }
+      } finally {
+        // The turn ends with the dead waiter still counted in the header.
+        await guard.release();
       }
-      const again = lock.tryAcquire();
-      assert.ok(again !== null, "the lock is free");
-      assert.equal(again.recovered, false, "the waiter held nothing");
-      again.releaseSync();
+      {
+        // Released however the checks go: a guard left held would keep
+        // close() waiting and hide the failure behind a hang.
+        using again = lock.tryAcquire();
+        assert.ok(again !== null, "the lock is free");
+        assert.equal(again.recovered, false, "the waiter held nothing");
+      }
       // Releases after it stay cheap and work.
       for (let i = 0; i < 100; i++) lock.tryAcquire()!.releaseSync();
     } finally {
