@@ -23,6 +23,7 @@ import {
   libc,
   LOCK_EX,
   LOCK_UN,
+  mapFile,
   monoNs,
   nonblockingFlock,
   openFd,
@@ -34,8 +35,10 @@ import type { Row } from "./table.ts";
 /** The hand-off variants. */
 export type Variant =
   | "memshare-async"
+  | "memshare-async-timeout"
   | "memshare-sync"
   | "raw-sync"
+  | "raw-sync-minimal"
   | "raw-nonblocking"
   | "raw-worker"
   | "raw-worker-notify"
@@ -44,8 +47,12 @@ export type Variant =
 /** Row names of the variants. */
 export const VARIANT_NAMES: Record<Variant, string> = {
   "memshare-async": "await acquire() ← await release()",
+  "memshare-async-timeout":
+    "await acquire({ timeout: 60_000 }) ← await release()",
   "memshare-sync": "acquireSync() ← releaseSync()",
   "raw-sync": "raw FFI flock(EX) blocking the main thread",
+  "raw-sync-minimal":
+    "raw FFI flock(EX) blocking + header claim, view, detach (the contract's least)",
   "raw-nonblocking": "raw FFI flock(EX) nonblocking:true (pool thread)",
   "raw-worker": "raw FFI flock(EX) blocking in a Worker",
   "raw-worker-notify":
@@ -111,7 +118,10 @@ export async function makeLocker(
 ): Promise<Locker> {
   const lockPath = join(dir, `${variant}.lock`);
   const ctlStamp = ctl.floats.subarray(STAMP, STAMP + 1);
-  if (variant === "memshare-async" || variant === "memshare-sync") {
+  if (
+    variant === "memshare-async" || variant === "memshare-sync" ||
+    variant === "memshare-async-timeout"
+  ) {
     const Lock: typeof MemoryShareLock = tree === undefined
       ? MemoryShareLock
       : (await import(pathToFileURL(resolve(tree, "mod.ts")).href))
@@ -123,6 +133,17 @@ export async function makeLocker(
       const memory = guard!.memory;
       return new Float64Array(memory.buffer, memory.byteOffset, 1);
     };
+    if (variant === "memshare-async-timeout") {
+      const options = { timeout: 60_000 };
+      return {
+        acquire: async () => {
+          guard = await lock.acquire(options);
+        },
+        release: () => guard!.release(),
+        stamp,
+        close: () => lock.close(),
+      };
+    }
     return variant === "memshare-async"
       ? {
         acquire: async () => {
@@ -163,6 +184,39 @@ export async function makeLocker(
       },
       release,
       stamp: () => ctlStamp,
+      close,
+    };
+  }
+  if (variant === "raw-sync-minimal") {
+    // The least any lock keeping this contract adds to the blocking flock:
+    // a compare-and-swap of the holder word in a shared header (a lock file
+    // replaced under a holder), the acquisition count, the holder's since
+    // (a clock read), the shared bytes handed out as a view of the mapping,
+    // and, before the unlock, the holder word cleared and every view
+    // detached (a view kept past release must not reach the next holder).
+    const header = new Int32Array(mapFile(join(dir, "minimal.header"), 4096));
+    const since = new Float64Array(header.buffer, 8, 1);
+    let region = mapFile(join(dir, "minimal.data"), 4096);
+    let view: Float64Array | null = null;
+    const pid = process.pid;
+    return {
+      acquire: () => {
+        if (libc.flock(fd, LOCK_EX) !== 0) throw new Error("flock EX");
+        if (Atomics.compareExchange(header, 0, 0, pid) !== 0) {
+          throw new Error("header holder word not free");
+        }
+        Atomics.add(header, 1, 1);
+        since[0] = Date.now();
+      },
+      release: () => {
+        Atomics.store(header, 0, 0);
+        if (view !== null) {
+          region = region.transfer();
+          view = null;
+        }
+        release();
+      },
+      stamp: () => (view ??= new Float64Array(region, 0, 1)),
       close,
     };
   }
@@ -314,6 +368,7 @@ export async function handoff(
     : "raw-worker";
   const variants: Variant[] = [
     "raw-sync",
+    "raw-sync-minimal",
     asyncRaw,
     "memshare-async",
     "memshare-sync",

@@ -2,7 +2,8 @@
  * The Redis lock against its raw floor and what Node users pick today,
  * same run, on a throwaway loopback `redis-server`:
  * - uncontended acquire + release (one process), 64 B and 64 KiB for
- *   memshare;
+ *   memshare, and the least fenced script pair (`fenced` in
+ *   redis_lockers.ts: what any lock with these guarantees costs);
  * - contended throughput of 4 processes on one lock;
  * (hand-off latency: `bench/redis_handoff.ts`).
  * The raw floor is one `SET NX PX` + one compare-and-delete script from
@@ -27,6 +28,7 @@ const RUNTIME = (globalThis as { Deno?: unknown }).Deno ? "deno" : "bun";
 /** Acquisitions per process in the contended run (the polling locks are slow). */
 const CONTENDED: Record<LockerKind, number> = {
   raw: 500,
+  fenced: 0, // uncontended only
   memshare: 500,
   "redis-semaphore": 100,
   redlock: 20,
@@ -125,7 +127,8 @@ async function main(save: string | undefined): Promise<void> {
     const entries: [string, LockerKind, number][] = LOCKER_KINDS.map((
       kind,
     ) => [kind, kind, 64]);
-    entries.splice(2, 0, ["memshare, 64 KiB", "memshare", 65_536]);
+    entries.splice(1, 0, ["fenced", "fenced", 64]);
+    entries.splice(3, 0, ["memshare, 64 KiB", "memshare", 65_536]);
     const medians = await uncontended(server.url, entries);
     const floor = medians.get("raw")!;
     for (const [label, m] of medians) {

@@ -63,6 +63,9 @@ function labelOf(row: RedisRow): string {
       : "raw floor\n  SET NX PX, retried at once";
   }
   if (row.kind === "LPUSH→BLPOP") return "raw floor\n  LPUSH → BLPOP";
+  if (row.kind === "fenced") {
+    return "least fenced pair\n  2 scripts, plain client";
+  }
   if (row.kind === "memshare" && row.bytes !== undefined) {
     return `memshare, ${
       row.bytes >= 1024 ? `${row.bytes / 1024} KiB` : `${row.bytes} B`
@@ -100,7 +103,7 @@ function panel(
     key: labelOf(row),
     series: row.runtime,
     value: row.value,
-    opacity: row.kind === "raw" || row.kind === "LPUSH→BLPOP" ? 0.5 : 1,
+    opacity: ["raw", "LPUSH→BLPOP", "fenced"].includes(row.kind) ? 0.5 : 1,
     text: `${shown(row)} · ${times(row.ratio)}`,
   }));
   const lowest = Math.min(...values.map((v) => v.value));
