@@ -135,7 +135,8 @@ function panel(
       ),
       labelExpr,
     }
-    : { grid: true, labelExpr };
+    // At most 8 ticks: "1,000 1,200 …" ran together past 2,000 /s.
+    : { grid: true, labelExpr, tickCount: 8 };
   const { y, yOffset } = bandRows(labels, colour.domain);
   const x = { field: "value", type: "quantitative", scale } as const;
   const perOp = Math.max(2, colour.domain.length) * 16 + 18;
