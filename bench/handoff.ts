@@ -133,21 +133,14 @@ export async function makeLocker(
       const memory = guard!.memory;
       return new Float64Array(memory.buffer, memory.byteOffset, 1);
     };
-    if (variant === "memshare-async-timeout") {
-      const options = { timeout: 60_000 };
-      return {
-        acquire: async () => {
-          guard = await lock.acquire(options);
-        },
-        release: () => guard!.release(),
-        stamp,
-        close: () => lock.close(),
-      };
-    }
-    return variant === "memshare-async"
+    // No argument at all for memshare-async: the call a user makes most.
+    const options = variant === "memshare-async-timeout"
+      ? { timeout: 60_000 }
+      : undefined;
+    return variant !== "memshare-sync"
       ? {
         acquire: async () => {
-          guard = await lock.acquire();
+          guard = await lock.acquire(options);
         },
         release: () => guard!.release(),
         stamp,
