@@ -14,7 +14,12 @@ import {
 } from "../mod.ts";
 import { locked } from "../mod.ts";
 import { sleep } from "./helpers.ts";
-import { freshLock, outsideCanLock, outsideHolder } from "./lock_helpers.ts";
+import {
+  closeWithin,
+  freshLock,
+  outsideCanLock,
+  outsideHolder,
+} from "./lock_helpers.ts";
 
 const u32 = (memory: Uint8Array, at = 0) =>
   new DataView(memory.buffer, memory.byteOffset).getUint32(at, true);
@@ -760,4 +765,21 @@ describe("singleton and close", () => {
       await dispose();
     }
   });
+});
+
+test("the tests' dispose names a guard left held instead of waiting for it forever", async () => {
+  const { lock, dispose } = freshLock();
+  const guard = lock.tryAcquire()!;
+  try {
+    // close() waits for the guard (its contract): the helper says so.
+    await assert.rejects(
+      closeWithin(lock, 200),
+      /still waits after 200 ms: a guard of this test is still held/,
+    );
+  } finally {
+    guard.releaseSync();
+  }
+  // The same close() then ends, and dispose goes through.
+  await dispose();
+  assert.throws(() => lock.tryAcquire(), /closed/i);
 });

@@ -12,7 +12,35 @@ import { tempDir } from "./helpers.ts";
 
 let counter = 0;
 
-/** A lock in a fresh temporary directory; `dispose` closes it and removes the directory. */
+/**
+ * How long `dispose` lets `close()` take. It waits for a guard still held, by
+ * contract, so a check that fails between an acquire and its release would
+ * otherwise show only as "Promise resolution is still pending".
+ */
+const CLOSE_MS = 20_000;
+
+/** `lock.close()`, or an error after `ms` saying what it waits for. */
+export async function closeWithin(
+  lock: MemoryShareLock,
+  ms: number = CLOSE_MS,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() =>
+      reject(
+        new Error(
+          `close() of ${lock.path} still waits after ${ms} ms: a guard of this test is still held (did a check fail before its release?)`,
+        ),
+      ), ms);
+  });
+  try {
+    await Promise.race([lock.close(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A lock in a fresh temporary directory; `dispose` closes it (see `closeWithin`) and removes the directory. */
 export function freshLock(
   options: Partial<MemoryShareLockOptions> = {},
 ): { lock: MemoryShareLock; dir: string; dispose: () => Promise<void> } {
@@ -26,7 +54,7 @@ export function freshLock(
     lock,
     dir: dir.path,
     dispose: async () => {
-      await lock.close();
+      await closeWithin(lock);
       dir.remove();
     },
   };
