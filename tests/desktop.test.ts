@@ -20,6 +20,7 @@ import {
   runtimeCommand,
   start,
   tempDir,
+  within,
 } from "./helpers.ts";
 import { startXvfb, type Xvfb } from "./xvfb.ts";
 
@@ -62,7 +63,11 @@ describe("desktop example: bots drive a real X pointer (Xvfb)", {
           ["--allow-run", "--allow-read", "--allow-write", "--allow-env"],
         );
         child = start(command, argv, { DISPLAY: xvfb.display });
-        const { code, signal } = await within(RUN_MS, child.exited);
+        const { code, signal } = await within(
+          RUN_MS,
+          child.exited,
+          () => `the example did not finish in ${RUN_MS} ms`,
+        );
         assert.equal(
           code,
           0,
@@ -124,21 +129,3 @@ describe("desktop example: bots drive a real X pointer (Xvfb)", {
     },
   );
 });
-
-/** `promise`, or a rejection after `ms`. */
-async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the example did not finish in ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

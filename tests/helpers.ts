@@ -300,6 +300,28 @@ export async function run(
   return { code, signal, stdout: child.stdout(), stderr: child.stderr() };
 }
 
+/**
+ * `promise`, or a rejection with `message()` once `ms` pass first (the timer
+ * is cleared either way, so it never keeps the process alive).
+ */
+export async function within<T>(
+  ms: number,
+  promise: Promise<T>,
+  message: () => string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message())), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

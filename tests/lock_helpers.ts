@@ -8,7 +8,7 @@
 
 import { currentPlatform } from "../src/ffi/current.ts";
 import { MemoryShareLock, type MemoryShareLockOptions } from "../mod.ts";
-import { tempDir } from "./helpers.ts";
+import { tempDir, within } from "./helpers.ts";
 
 let counter = 0;
 
@@ -24,20 +24,12 @@ export async function closeWithin(
   lock: MemoryShareLock,
   ms: number = CLOSE_MS,
 ): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() =>
-      reject(
-        new Error(
-          `close() of ${lock.path} still waits after ${ms} ms: a guard of this test is still held (did a check fail before its release?)`,
-        ),
-      ), ms);
-  });
-  try {
-    await Promise.race([lock.close(), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await within(
+    ms,
+    lock.close(),
+    () =>
+      `close() of ${lock.path} still waits after ${ms} ms: a guard of this test is still held (did a check fail before its release?)`,
+  );
 }
 
 /** A lock in a fresh temporary directory; `dispose` closes it (see `closeWithin`) and removes the directory. */

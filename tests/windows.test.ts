@@ -18,7 +18,7 @@ import { HEADER_SIZE } from "../src/engine/local/header.ts";
 import { type LockWait, OsError, type Platform } from "../src/ffi/platform.ts";
 import { LockProbe, type ProbeKernel } from "../src/ffi/windows/lock_probe.ts";
 import { lockWaitsComplete } from "../src/ffi/windows/waits.ts";
-import { fixture, RUNTIME, sleep, tempDir } from "./helpers.ts";
+import { fixture, RUNTIME, sleep, tempDir, within } from "./helpers.ts";
 import { machineClock } from "./fixtures/windows_clock.ts";
 
 const WINDOWS = process.platform === "win32";
@@ -586,13 +586,11 @@ windowsTest(
 );
 
 /** Waits for `work` to settle, at most `ms`; never rejects. */
-async function within(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    work.catch(() => {}),
-    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
-  ]);
-  clearTimeout(timer);
+async function settledWithin(
+  work: Promise<unknown>,
+  ms: number,
+): Promise<void> {
+  await within(ms, work, () => "").catch(() => {});
 }
 
 /**
@@ -665,10 +663,10 @@ async function killedHolderRecovers(): Promise<void> {
   } finally {
     // Bounded on their own: the stall may have fired already.
     at("reap the children");
-    await within(reap(children), 30_000);
+    await settledWithin(reap(children), 30_000);
     at("close the lock");
-    await within(lock.close(), 30_000);
-    await within(control.close(), 30_000);
+    await settledWithin(lock.close(), 30_000);
+    await settledWithin(control.close(), 30_000);
     at("remove the directory");
     clearInterval(watchdog);
     try {
