@@ -114,8 +114,7 @@ export class WaitLoop {
       ? this.#slice()
       : pollDelay(this.#attempt++);
     if (!this.#sleeping) this.#sleep(ms);
-    const now = performance.now();
-    this.#deadline = now + ms + LATE_MS;
+    this.#deadline = performance.now() + ms + LATE_MS;
     // An armed timer that fires by then re-arms itself for the rest.
     if (this.#timerAt === 0 || this.#timerAt > this.#deadline) {
       if (this.#timerAt !== 0) clearTimeout(this.#timer);
