@@ -8,7 +8,10 @@
  * The same protocol runs over memshare (async and sync) and over the raw
  * baselines: blocking FFI `flock` on the main thread, `flock` as a Deno
  * `nonblocking: true` call, `flock` blocking in a Worker, Deno's
- * `await FsFile.lock()`.
+ * `await FsFile.lock()` — and over the least a lock keeping memshare's
+ * contract must do, synchronously (`raw-sync-minimal`) and asynchronously
+ * (`raw-async-minimal`): lower bounds for `acquireSync()` and
+ * `await acquire()`.
  *
  * @module
  */
@@ -17,6 +20,7 @@ import { join, resolve } from "node:path";
 import process from "node:process";
 import { pathToFileURL } from "node:url";
 import { type LockGuard, MemoryShareLock } from "../mod.ts";
+import { currentPlatform } from "../src/ffi/current.ts";
 import { Control, sleepSync } from "./control.ts";
 import { openDenoFile } from "./deno_file.ts";
 import {
@@ -39,6 +43,7 @@ export type Variant =
   | "memshare-sync"
   | "raw-sync"
   | "raw-sync-minimal"
+  | "raw-async-minimal"
   | "raw-nonblocking"
   | "raw-worker"
   | "raw-worker-notify"
@@ -53,6 +58,8 @@ export const VARIANT_NAMES: Record<Variant, string> = {
   "raw-sync": "raw FFI flock(EX) blocking the main thread",
   "raw-sync-minimal":
     "raw FFI flock(EX) blocking + header claim, view, detach (the contract's least)",
+  "raw-async-minimal":
+    "off-thread futex sleep + flock(EX|NB) + header claim, view, detach (the async contract's least)",
   "raw-nonblocking": "raw FFI flock(EX) nonblocking:true (pool thread)",
   "raw-worker": "raw FFI flock(EX) blocking in a Worker",
   "raw-worker-notify":
@@ -213,6 +220,7 @@ export async function makeLocker(
       close,
     };
   }
+  if (variant === "raw-async-minimal") return asyncMinimal(dir, lockPath);
   if (variant === "raw-nonblocking") {
     const flock = nonblockingFlock();
     if (flock === undefined) throw new Error("nonblocking FFI needs Deno");
@@ -267,6 +275,75 @@ export async function makeLocker(
     close: () => {
       worker.terminate();
       close();
+    },
+  };
+}
+
+/** Header words of the async least: holder pid, acquisitions, wake sequence, waiters. */
+const HOLDER = 0, COUNT = 1, WAKE = 2, SLEEPERS = 3;
+
+/**
+ * The least an `await acquire()` keeping this contract adds to the
+ * runtime's off-thread wait. A waiter off the JavaScript thread cannot
+ * block in `flock` (that wait cannot be cancelled on timeout, abort or
+ * close), so it sleeps on a futex word through the library's own platform
+ * layer — the same off-thread sleep as the library (Deno: a `nonblocking`
+ * call on the FFI pool; Bun: a Worker) — counted in a shared header; the
+ * releaser clears the holder word, detaches the view, unlocks, and wakes a
+ * counted sleeper. After a wake-up the waiter takes `flock(LOCK_EX|LOCK_NB)`
+ * and claims the header as `raw-sync-minimal` does. No queue, no timers, no
+ * hooks: a lower bound for `await acquire()`, not a lock to use.
+ */
+function asyncMinimal(dir: string, lockPath: string): Locker {
+  const platform = currentPlatform();
+  const handle = platform.openFile(lockPath, true, 0o600);
+  const file = platform.openFile(join(dir, "async-minimal.data"), true, 0o600);
+  platform.extend(file, 8192);
+  const mapping = platform.map(file, 8192);
+  const header = new Int32Array(mapping.buffer(0, 64));
+  const since = new Float64Array(mapping.buffer(64, 8));
+  let region = mapping.buffer(4096, 4096);
+  let view: Float64Array | null = null;
+  const pid = process.pid;
+  const claim = () => {
+    if (Atomics.compareExchange(header, HOLDER, 0, pid) !== 0) {
+      throw new Error("header holder word not free");
+    }
+    Atomics.add(header, COUNT, 1);
+    since[0] = Date.now();
+  };
+  return {
+    acquire: async () => {
+      if (platform.tryLock(handle)) return claim();
+      Atomics.add(header, SLEEPERS, 1);
+      for (;;) {
+        // Read before the try: a release between the two is not missed.
+        const expected = Atomics.load(header, WAKE);
+        if (platform.tryLock(handle)) break;
+        await platform.waitAny(
+          [{ lockPath, mapping, offset: WAKE * 4, expected }],
+          10,
+        );
+      }
+      Atomics.sub(header, SLEEPERS, 1);
+      claim();
+    },
+    release: () => {
+      Atomics.store(header, HOLDER, 0);
+      if (view !== null) {
+        region = region.transfer();
+        view = null;
+      }
+      platform.unlock(handle);
+      if (Atomics.load(header, SLEEPERS) > 0) {
+        Atomics.add(header, WAKE, 1);
+        platform.wake(mapping, WAKE * 4);
+      }
+    },
+    stamp: () => (view ??= new Float64Array(region, 0, 1)),
+    close: () => {
+      platform.close(handle);
+      platform.close(file);
     },
   };
 }
@@ -363,6 +440,7 @@ export async function handoff(
     "raw-sync",
     "raw-sync-minimal",
     asyncRaw,
+    "raw-async-minimal",
     "memshare-async",
     "memshare-sync",
     ...(RUNTIME === "deno" ? ["raw-worker", "fsfile"] as Variant[] : []),
@@ -394,8 +472,9 @@ export async function handoff(
     } else if (variant === "memshare-sync") {
       row.baseline = against("raw-sync");
       row.target = { compare: "<=", ratio: 2 };
-    } else if (variant === "fsfile") row.baseline = against(asyncRaw);
-    else row.baseline = against("raw-sync");
+    } else if (variant === "fsfile" || variant === "raw-async-minimal") {
+      row.baseline = against(asyncRaw);
+    } else row.baseline = against("raw-sync");
     rows.push(row);
   }
   return rows;

@@ -7,7 +7,7 @@
  * ratios.
  *
  * Usage: `handoff_ab.ts [--rounds=N] [--repeat=N] VARIANT[@TREE] ...`,
- * VARIANT one of bench/handoff.ts's (`raw-sync`, `raw-sync-minimal`, `raw-nonblocking`,
+ * VARIANT one of bench/handoff.ts's (`raw-sync`, `raw-sync-minimal`, `raw-async-minimal`, `raw-nonblocking`,
  * `raw-worker`, `raw-worker-notify`, `memshare-async`, `memshare-async-timeout`, `memshare-sync`,
  * `fsfile`), TREE a directory holding `mod.ts` (`git archive REV mod.ts src
  * | tar -x -C TREE`); without it, this checkout. A suffix `#warm=N` first
